@@ -1,0 +1,54 @@
+"""Copying Memory (paper §4.1, Figure 2): recall ten symbols after a delay of T steps.
+
+Paper scale (GPU/TPU; T = 200 by default, 500 and 1000 by override):
+    python train.py --config=configs/copying.py --workdir=/tmp/copy_rum
+    python train.py --config=configs/copying.py:lstm --config.task_options.delay=500 --workdir=...
+Cells of Figure 2, by variant: lstm (250), gru (250), rum (250, λ=0, η=None; the default),
+rum_eta1 (250, λ=0, η=1.0), rum_lam1 (100, λ=1, η=None). RMSProp lr 1e-3, decay 0.9, batch 128.
+Expected: LSTM and GRU stay at the baseline 10 ln 8/(T+20); RUM falls below it toward 0 within a
+few thousand steps (paper, Figure 2).
+
+CPU variant (2 cores, minutes): ``:cpu`` uses T = 50, hidden 64, batch 64; combine with a cell,
+e.g. ``--config=configs/copying.py:cpu,lstm``. RESULTS.md gives the measured curves and wall time.
+"""
+
+from configs.common import apply_preset, base_config, parse_arg
+
+PRESETS = {
+    "lstm": dict(cell="lstm", hidden=250),
+    "gru": dict(cell="gru", hidden=250),
+    "rum": dict(cell="rum", hidden=250, lam=0, eta=None),
+    "rum_eta1": dict(cell="rum", hidden=250, lam=0, eta=1.0),
+    "rum_lam1": dict(cell="rum", hidden=100, lam=1, eta=None),
+}
+
+
+def get_config(arg=None):
+    cpu, presets = parse_arg(arg, PRESETS)
+    c = base_config()
+    c.task = "copying"
+    c.task_options.delay = 200
+    apply_preset(c, PRESETS["rum"])
+    c.optimizer = "rmsprop"
+    c.learning_rate = 1e-3
+    c.batch_size = 128
+    c.num_steps = 50_000
+    c.eval_every = 1000
+    c.eval_size = 1000
+    c.log_every = 100
+    c.checkpoint_every = 1000
+    if cpu:
+        c.task_options.delay = 50
+        c.hidden = 64
+        c.batch_size = 64
+        c.num_steps = 3000
+        c.eval_every = 250
+        c.eval_size = 512
+        c.eval_batch_size = 512
+        c.log_every = 25
+        c.checkpoint_every = 250
+    for name in presets:
+        apply_preset(c, PRESETS[name])
+        if cpu:
+            c.hidden = 64
+    return c

@@ -1,0 +1,18 @@
+"""rumjax: the Rotational Unit of Memory and its recurrent-memory baselines in JAX / Flax NNX."""
+
+from rumjax.rotation import compose, rotate, rotation_components, rotation_matrix
+from rumjax.rum import RUMCarry, RUMCell, RUMInputs, RUMParams, rum_inputs, rum_recurrence, rum_step
+
+__all__ = [
+    "rotation_components",
+    "rotate",
+    "rotation_matrix",
+    "compose",
+    "RUMParams",
+    "RUMCarry",
+    "RUMInputs",
+    "rum_inputs",
+    "rum_recurrence",
+    "rum_step",
+    "RUMCell",
+]

@@ -1,0 +1,79 @@
+"""Sequence models built from any registered cell: input → scan of the cell → readout.
+
+Shape legend: b = batch, t = time, v = vocabulary, d = cell input size, n = hidden size, c = classes.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from rumjax.cells import make_cell
+
+__all__ = ["run_cell", "SequenceClassifier"]
+
+READOUTS = ("all", "last")
+
+
+def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, unroll: int = 1, remat: bool = False):
+    """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
+
+    A plain `jax.lax.scan` over ``cell(carry, x_t)``: the cell's parameters are closed over,
+    so gradients reach them. `unroll` unrolls the loop; `remat` recomputes each step's
+    activations in the backward pass instead of storing them (`jax.checkpoint`).
+    """
+    graphdef, state = nnx.split(cell)
+
+    def body(carry, x_t):
+        return nnx.merge(graphdef, state)(carry, x_t)
+
+    if remat:
+        body = jax.checkpoint(body)
+    if carry is None:
+        carry = cell.initialize_carry(xs.shape[:1] + xs.shape[2:], rngs=nnx.Rngs(carry=0))
+    carry, ys = jax.lax.scan(body, carry, jnp.swapaxes(xs, 0, 1), unroll=unroll)  # ys: (t, b, n)
+    return carry, jnp.swapaxes(ys, 0, 1)
+
+
+class SequenceClassifier(nnx.Module):
+    """tokens (b, t) → one-hot or embedding (b, t, d) → cell scan (b, t, n) → logits.
+
+    readout="all" gives logits at every step (b, t, c); readout="last" at the last step (b, c).
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        num_classes: int,
+        cell: str,
+        hidden: int,
+        cell_options: dict | None = None,
+        embed_dim: int = 0,
+        readout: str = "all",
+        dtype=None,
+        unroll: int = 1,
+        remat: bool = False,
+        rngs: nnx.Rngs,
+    ):
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
+        self.vocab_size = vocab_size
+        self.readout = readout
+        self.unroll = unroll
+        self.remat = remat
+        self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim else None
+        in_features = embed_dim or vocab_size
+        self.cell = make_cell(cell, in_features, hidden, rngs=rngs, dtype=dtype, **(cell_options or {}))
+        self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
+
+    def __call__(self, tokens: jax.Array) -> jax.Array:
+        if self.embed is None:
+            xs = jax.nn.one_hot(tokens, self.vocab_size, dtype=jnp.float32)  # (b, t, v)
+        else:
+            xs = self.embed(tokens)  # (b, t, d)
+        _, hs = run_cell(self.cell, xs, unroll=self.unroll, remat=self.remat)  # (b, t, n)
+        if self.readout == "last":
+            hs = hs[:, -1]  # (b, n)
+        return self.head(hs.astype(jnp.float32))

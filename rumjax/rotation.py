@@ -1,0 +1,157 @@
+"""Rotation(a, b) of the RUM paper, equation 1, as pure functions.
+
+Shape legend: ``...`` = any leading batch axes, ``n`` = the vector size N.
+
+Equation 1 orthonormalises the pair (a, b),
+
+    u_a = a / ‖a‖,   u_b = (b − (u_a·b) u_a) / ‖b − (u_a·b) u_a‖,   cos θ = â·b̂,
+
+and builds the rotation by θ inside span(a, b), the identity on its orthogonal
+complement (column-vector convention, R·â = b̂):
+
+    R(a, b) = I − u_a u_aᵀ − u_b u_bᵀ + (u_a, u_b) R(θ) (u_a, u_b)ᵀ,
+    R(θ) = [[cos θ, −sin θ], [sin θ, cos θ]].
+
+The fast paths write the same matrix without u_b, through v = b̂ − cos θ·â = sin θ·u_b,
+which stays smooth when a ∥ b:
+
+    R(a, b) = I + (â, v) K (â, v)ᵀ,   K = [[cos θ − 1, −1], [1, −1/(1 + cos θ)]].      (*)
+
+(*) equals eq. 1 term by term, because (cos θ − 1) u_b u_bᵀ = (cos θ − 1) v vᵀ / sin²θ
+= −v vᵀ / (1 + cos θ). It is a rank-2 update of the identity, so R·h costs O(N) and
+M·R costs O(N²) per example.
+
+Degenerate inputs (the behaviour is part of the API; values and gradients stay finite
+in float32 and float64):
+
+* a ∥ b, same direction (a = b, a = c·b with c > 0): θ = 0 and R = I. (*) reaches it
+  smoothly, so gradients there are the true ones.
+* a = 0 or b = 0: the plane is undefined and R = I. (The published implementation
+  turns R into a projection here.)
+* a ∥ b, opposite directions (cos θ ≤ −1 + √eps of the dtype): a rotation by π has no
+  unique plane, and R = I. (a, b) ↦ R cannot be continuous there; gradients are zero
+  on that set.
+
+The published implementation computes sin θ = √(1 − cos²θ), whose gradient is infinite
+when a ∥ b and NaN when rounding makes cos²θ > 1. Nothing here takes the square root
+or the reciprocal of a quantity that can reach zero without a guard.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+__all__ = [
+    "RotationComponents",
+    "rotation_components",
+    "rotate",
+    "rotation_matrix",
+    "compose",
+]
+
+
+class RotationComponents(NamedTuple):
+    """The orthonormal pair of eq. 1 and the angle from a to b."""
+
+    u_a: jax.Array  # (..., n) a/‖a‖; zero where a = 0
+    u_b: jax.Array  # (..., n) unit vector ⟂ u_a in span(a, b); zero where R = I
+    cos: jax.Array  # (...,) cos θ; one where R = I
+    sin: jax.Array  # (...,) sin θ ≥ 0; zero where R = I
+
+
+class _Plane(NamedTuple):
+    """The terms of (*): R = I + (a_hat, v) K (a_hat, v)ᵀ."""
+
+    a_hat: jax.Array  # (..., n)
+    v: jax.Array  # (..., n) sin θ · u_b
+    cos: jax.Array  # (...,)
+    inv_one_plus_cos: jax.Array  # (...,) 1/(1 + cos θ) ≤ 1/√eps
+
+
+def _safe_norm(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """‖x‖ over the last axis and the mask ‖x‖ > 0; zero gradient where x = 0."""
+    sq = jnp.sum(x * x, axis=-1)
+    ok = sq > jnp.finfo(x.dtype).tiny
+    norm = jnp.sqrt(jnp.where(ok, sq, 1.0))  # double-where: no sqrt'(0) in either branch
+    return jnp.where(ok, norm, 0.0), ok
+
+
+def _safe_unit(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """x/‖x‖ and the mask ‖x‖ > 0; x/‖x‖ = 0 with zero gradient where x = 0."""
+    norm, ok = _safe_norm(x)
+    return x / jnp.where(ok, norm, 1.0)[..., None], ok
+
+
+def _plane(a: jax.Array, b: jax.Array) -> _Plane:
+    """(*) for unnormalised a, b: R = I wherever the plane is undefined."""
+    a_hat, a_ok = _safe_unit(a)
+    b_hat, b_ok = _safe_unit(b)
+    cos = jnp.clip(jnp.sum(a_hat * b_hat, axis=-1), -1.0, 1.0)
+    antiparallel = cos <= -1.0 + jnp.sqrt(jnp.finfo(cos.dtype).eps)
+    rotates = a_ok & b_ok & ~antiparallel  # (...,)
+    cos = jnp.where(rotates, cos, 1.0)
+    v = jnp.where(rotates[..., None], b_hat - cos[..., None] * a_hat, 0.0)
+    return _Plane(a_hat, v, cos, 1.0 / (1.0 + cos))
+
+
+def rotation_components(a: jax.Array, b: jax.Array) -> RotationComponents:
+    """(u_a, u_b, cos θ, sin θ) of eq. 1 for a, b of shape (..., n).
+
+    u_a = a/‖a‖, u_b = (b − (u_a·b)u_a)/‖·‖, cos θ = â·b̂, sin θ = ‖b̂ − cos θ·â‖ ≥ 0.
+    Where R = I by the rules in the module docstring, u_b = 0, cos θ = 1, sin θ = 0.
+    """
+    p = _plane(a, b)
+    u_b, _ = _safe_unit(p.v)
+    sin, _ = _safe_norm(p.v)
+    return RotationComponents(p.a_hat, u_b, p.cos, sin)
+
+
+def rotate(a: jax.Array, b: jax.Array, h: jax.Array) -> jax.Array:
+    """R(a, b)·h in O(n), never building R.
+
+    R h = h + â [(cos θ − 1)(â·h) − v·h] + v [â·h − (v·h)/(1 + cos θ)]   by (*).
+    a, b, h: (..., n), broadcast against each other. Returns (..., n).
+    """
+    p = _plane(a, b)
+    a_h = jnp.sum(p.a_hat * h, axis=-1, keepdims=True)  # (..., 1)
+    v_h = jnp.sum(p.v * h, axis=-1, keepdims=True)  # (..., 1)
+    cos = p.cos[..., None]
+    inv = p.inv_one_plus_cos[..., None]
+    return h + p.a_hat * ((cos - 1.0) * a_h - v_h) + p.v * (a_h - inv * v_h)
+
+
+def rotation_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
+    """The dense R(a, b) of eq. 1, shape (..., n, n).
+
+    Built as I + (â, v) K (â, v)ᵀ of (*), which has the same value as eq. 1 and
+    finite gradients when a ∥ b. O(n²) memory: the reference the fast paths are
+    tested against, and the form used where a dense power R^λ is needed.
+    """
+    p = _plane(a, b)
+    n = a.shape[-1]
+    cos = p.cos[..., None, None]
+    inv = p.inv_one_plus_cos[..., None, None]
+    aa = p.a_hat[..., :, None] * p.a_hat[..., None, :]  # (..., n, n) â âᵀ
+    av = p.a_hat[..., :, None] * p.v[..., None, :]  # (..., n, n) â vᵀ
+    vv = p.v[..., :, None] * p.v[..., None, :]  # (..., n, n) v vᵀ
+    eye = jnp.broadcast_to(jnp.eye(n, dtype=aa.dtype), aa.shape)
+    return eye + (cos - 1.0) * aa - av + jnp.swapaxes(av, -1, -2) - inv * vv
+
+
+def compose(m: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+    """M·R(a, b) as a rank-2 update in O(n²) per example, no n×n×n product.
+
+    M R = M + (M â)[(cos θ − 1) âᵀ − vᵀ] + (M v)[âᵀ − vᵀ/(1 + cos θ)]   by (*).
+    m: (..., n, n); a, b: (..., n). Returns (..., n, n).
+    """
+    p = _plane(a, b)
+    m_a = jnp.einsum("...ij,...j->...i", m, p.a_hat)  # (..., n) M â
+    m_v = jnp.einsum("...ij,...j->...i", m, p.v)  # (..., n) M v
+    cos = p.cos[..., None]
+    inv = p.inv_one_plus_cos[..., None]
+    left_a = (cos - 1.0) * m_a + m_v  # (..., n) multiplies âᵀ
+    left_v = -m_a - inv * m_v  # (..., n) multiplies vᵀ
+    return m + left_a[..., :, None] * p.a_hat[..., None, :] + left_v[..., :, None] * p.v[..., None, :]

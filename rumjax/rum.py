@@ -1,0 +1,230 @@
+"""The Rotational Unit of Memory (RUM), §3.2 of the paper: a pure step and a thin nnx module.
+
+Shape legend: b = batch (any leading axes), x = input size N_x, n = hidden size N_h.
+
+One step, with the paper's symbols (argument names in brackets):
+
+    τ_t  = W_xτ x_t + W_hτ h_{t−1} + b_τ                 memory target      [w_x_tau, w_h_tau, b_tau]
+    u_t  = σ(W_xu x_t + W_hu h_{t−1} + b_u)              update gate        [w_x_u, w_h_u, b_u]
+    ε_t  = W_xε x_t + b_ε                                embedded input     [w_x_eps, b_eps]
+    R_t  = (R_{t−1})^λ · Rotation(ε_t, τ_t),  R_0 = I    associative memory [lam = λ, carry.memory]
+    h̃_t  = activation(ε_t + R_t h_{t−1})                 (ReLU in the paper)
+    h'_t = u_t ⊙ h_{t−1} + (1 − u_t) ⊙ h̃_t
+    h_t  = η h'_t / ‖h'_t‖  if η is given, else h'_t     time normalisation [eta = η]
+
+λ = 0 keeps no memory: R_t = Rotation(ε_t, τ_t) is applied to h_{t−1} in O(n) by
+`rotation.rotate`. λ = 1 carries R_t (b, n, n) and updates it by the rank-2
+`rotation.compose` in O(n²); λ ≥ 2 needs the dense power R_{t−1}^λ first.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from rumjax import rotation
+
+__all__ = ["RUMParams", "RUMCarry", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step", "RUMCell"]
+
+Activation = Callable[[jax.Array], jax.Array]
+
+
+class RUMParams(NamedTuple):
+    """RUM's weights, named after the paper's symbols (W_xτ → w_x_tau, ...)."""
+
+    w_x_tau: jax.Array  # (x, n)
+    w_h_tau: jax.Array  # (n, n)
+    b_tau: jax.Array  # (n,)
+    w_x_u: jax.Array  # (x, n)
+    w_h_u: jax.Array  # (n, n)
+    b_u: jax.Array  # (n,)
+    w_x_eps: jax.Array  # (x, n)
+    b_eps: jax.Array  # (n,)
+
+
+class RUMCarry(NamedTuple):
+    """The recurrent state: hidden state h_t (b, n) and memory R_t (b, n, n), None when λ = 0."""
+
+    h: jax.Array
+    memory: jax.Array | None
+
+
+class RUMInputs(NamedTuple):
+    """The input-only terms of one step: W_xτ x + b_τ, W_xu x + b_u and ε = W_xε x + b_ε, each (b, n).
+
+    They do not depend on h, so a sequence computes them for every t in one matrix
+    product before the scan (see `rum_inputs`).
+    """
+
+    x_tau: jax.Array
+    x_u: jax.Array
+    eps: jax.Array
+
+
+def check_lam_eta(lam: int, eta: float | None) -> None:
+    """Raise a ValueError naming λ or η unless λ is a non-negative integer and η is None or > 0."""
+    if isinstance(lam, bool) or not isinstance(lam, int) or lam < 0:
+        raise ValueError(f"RUM: lam (λ) must be a non-negative integer, got {lam!r}.")
+    if eta is not None and not (isinstance(eta, (int, float)) and eta > 0):
+        raise ValueError(f"RUM: eta (η) must be None (no time normalisation) or a positive number, got {eta!r}.")
+
+
+def rum_inputs(params: RUMParams, x: jax.Array, *, dtype=None) -> RUMInputs:
+    """W_xτ x + b_τ, W_xu x + b_u, ε = W_xε x + b_ε for x of shape (..., x); computed in `dtype`."""
+    dtype = dtype or jnp.result_type(x, params.w_x_tau)
+    x = x.astype(dtype)
+
+    def affine(w, b):
+        y = x @ w.astype(dtype)
+        return y + jnp.broadcast_to(b.astype(dtype), y.shape)
+
+    return RUMInputs(
+        affine(params.w_x_tau, params.b_tau),
+        affine(params.w_x_u, params.b_u),
+        affine(params.w_x_eps, params.b_eps),
+    )
+
+
+def time_normalise(h: jax.Array, eta: float | None) -> jax.Array:
+    """h_t = η h'/‖h'‖ over the last axis (identity when η is None); zero stays zero."""
+    if eta is None:
+        return h
+    sq = jnp.sum(h * h, axis=-1, keepdims=True)
+    return eta * h * jax.lax.rsqrt(jnp.maximum(sq, jnp.finfo(h.dtype).tiny))
+
+
+def rum_recurrence(
+    params: RUMParams,
+    carry: RUMCarry,
+    inputs: RUMInputs,
+    *,
+    lam: int = 0,
+    eta: float | None = None,
+    activation: Activation = jax.nn.relu,
+    dtype=None,
+) -> tuple[RUMCarry, jax.Array]:
+    """The h-dependent part of one RUM step, given `rum_inputs` of x_t.
+
+    The carry keeps its own dtype (float32 when compute `dtype` is bfloat16): matrix
+    products run in `dtype`, the rotation, the memory and the update in the carry's dtype.
+    """
+    h_prev, memory = carry
+    state_dtype = h_prev.dtype
+    dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
+    h_c = h_prev.astype(dtype)
+    tau = (inputs.x_tau + h_c @ params.w_h_tau.astype(dtype)).astype(state_dtype)  # (b, n)
+    u = jax.nn.sigmoid((inputs.x_u + h_c @ params.w_h_u.astype(dtype)).astype(state_dtype))  # (b, n)
+    eps = inputs.eps.astype(state_dtype)  # (b, n)
+    if lam == 0:
+        r_h = rotation.rotate(eps, tau, h_prev)  # (b, n) R_t h_{t−1}, O(n)
+        new_memory = None
+    else:
+        if memory is None:
+            raise ValueError(f"RUM with lam={lam} needs carry.memory of shape (batch, n, n), got None.")
+        base = memory if lam == 1 else jnp.linalg.matrix_power(memory, lam)  # (b, n, n) R_{t−1}^λ
+        new_memory = rotation.compose(base, eps, tau)  # (b, n, n) R_t
+        r_h = jnp.einsum("...ij,...j->...i", new_memory, h_prev)  # (b, n)
+    h_tilde = activation(eps + r_h)
+    h_new = time_normalise(u * h_prev + (1.0 - u) * h_tilde, eta)
+    return RUMCarry(h_new, new_memory), h_new
+
+
+def rum_step(
+    params: RUMParams,
+    carry: RUMCarry,
+    x: jax.Array,
+    *,
+    lam: int = 0,
+    eta: float | None = None,
+    activation: Activation = jax.nn.relu,
+    dtype=None,
+) -> tuple[RUMCarry, jax.Array]:
+    """One step of §3.2 (equations in the module docstring): (carry, x_t) -> (carry, h_t)."""
+    return rum_recurrence(
+        params, carry, rum_inputs(params, x, dtype=dtype), lam=lam, eta=eta, activation=activation, dtype=dtype
+    )
+
+
+def rum_initial_carry(batch_shape: tuple[int, ...], hidden: int, lam: int, dtype=jnp.float32) -> RUMCarry:
+    """h_0 = 0 and R_0 = I (None when λ = 0)."""
+    h = jnp.zeros((*batch_shape, hidden), dtype)
+    memory = None
+    if lam >= 1:
+        memory = jnp.broadcast_to(jnp.eye(hidden, dtype=dtype), (*batch_shape, hidden, hidden))
+    return RUMCarry(h, memory)
+
+
+class RUMCell(nnx.RNNCellBase):
+    """The RUM cell as a flax.nnx module; `__call__` is `rum_step` on its parameters.
+
+    Args:
+      in_features: N_x.
+      hidden_features: N_h.
+      lam: λ, the associative power (non-negative integer; 0 keeps no memory).
+      eta: η, the norm of time normalisation, or None for none.
+      activation: the activation of h̃ (ReLU in the paper).
+      kernel_init, recurrent_kernel_init: initialisers of the W_x· and W_h· kernels
+        (orthogonal, as the original authors). Biases: b_τ = b_u = 1, b_ε = 0.
+      dtype: compute dtype of the matrix products (None: from inputs and params).
+      param_dtype: dtype of the parameters. The carry is at least float32.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        lam: int = 0,
+        eta: float | None = None,
+        activation: Activation = jax.nn.relu,
+        kernel_init=nnx.initializers.orthogonal(),
+        recurrent_kernel_init=nnx.initializers.orthogonal(),
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        check_lam_eta(lam, eta)
+        self.in_features = in_features
+        self.hidden_features = hidden_features
+        self.lam = lam
+        self.eta = eta
+        self.activation = activation
+        self.dtype = dtype
+        self.param_dtype = param_dtype
+        nx, nh = in_features, hidden_features
+        self.w_x_tau = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
+        self.w_h_tau = nnx.Param(recurrent_kernel_init(rngs.params(), (nh, nh), param_dtype))
+        self.b_tau = nnx.Param(jnp.ones((nh,), param_dtype))
+        self.w_x_u = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
+        self.w_h_u = nnx.Param(recurrent_kernel_init(rngs.params(), (nh, nh), param_dtype))
+        self.b_u = nnx.Param(jnp.ones((nh,), param_dtype))
+        self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
+        self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
+
+    @property
+    def params(self) -> RUMParams:
+        """The parameters as the pure-function `RUMParams`."""
+        return RUMParams(*(getattr(self, name)[...] for name in RUMParams._fields))
+
+    @property
+    def carry_dtype(self):
+        return jnp.promote_types(self.param_dtype, jnp.float32)
+
+    def __call__(self, carry: RUMCarry, inputs: jax.Array) -> tuple[RUMCarry, jax.Array]:  # type: ignore[override]
+        return rum_step(
+            self.params, carry, inputs, lam=self.lam, eta=self.eta, activation=self.activation, dtype=self.dtype
+        )
+
+    def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
+        """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""
+        del rngs
+        if carry_init is not None:
+            raise ValueError("RUMCell: carry_init is not supported; the paper starts from h_0 = 0, R_0 = I.")
+        return rum_initial_carry(tuple(input_shape[:-1]), self.hidden_features, self.lam, self.carry_dtype)
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1

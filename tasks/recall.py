@@ -1,0 +1,53 @@
+"""Associative Recall of length T (paper §4.2, appendix B; the layout of the original generator).
+
+T/2 keys with ids 1..T/2 in a random order (each key once), each followed by a value id drawn
+with replacement from T/2+1..T/2+10; then two `?` tokens (id 0); then one query key drawn from
+the keys. Length T + 3; inputs are one-hot over T/2 + 11 ids. The target is the query's value,
+as one of 10 classes (value id − T/2 − 1), read from the last step. Example (T = 10,
+letters for keys, digits for values): ``a1s2d3f4g5??d → 3``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from tasks.metrics import classification_sums
+
+NUM_VALUES = 10
+QUERY_MARK = 0
+
+
+class RecallTask:
+    num_classes = NUM_VALUES
+    readout = "last"
+
+    def __init__(self, length: int = 30):
+        if isinstance(length, bool) or not isinstance(length, int) or length < 2 or length % 2:
+            raise ValueError(f"recall: length T must be an even integer >= 2, got {length!r}.")
+        self.length = length
+        self.num_keys = length // 2
+        self.vocab_size = self.num_keys + NUM_VALUES + 1
+        self.seq_len = length + 3
+
+    @property
+    def chance_accuracy(self) -> float:
+        return 1.0 / NUM_VALUES
+
+    def sample(self, key: jax.Array, batch_size: int) -> dict:
+        """{'inputs': (b, T + 3) int32, 'targets': (b,) int32 in [0, 10)}, a pure function of key."""
+        k_perm, k_val, k_query = jax.random.split(key, 3)
+        order = jnp.argsort(jax.random.uniform(k_perm, (batch_size, self.num_keys)), axis=1)
+        keys = (order + 1).astype(jnp.int32)  # (b, T/2) a permutation of 1..T/2
+        values = jax.random.randint(k_val, (batch_size, self.num_keys), 0, NUM_VALUES, jnp.int32)
+        value_ids = values + self.num_keys + 1  # (b, T/2) in T/2+1..T/2+10
+        pairs = jnp.stack([keys, value_ids], axis=2).reshape(batch_size, self.length)
+        pick = jax.random.randint(k_query, (batch_size, 1), 0, self.num_keys)
+        query = jnp.take_along_axis(keys, pick, axis=1)  # (b, 1)
+        marks = jnp.full((batch_size, 2), QUERY_MARK, jnp.int32)
+        inputs = jnp.concatenate([pairs, marks, query], axis=1)
+        targets = jnp.take_along_axis(values, pick, axis=1)[:, 0]
+        return {"inputs": inputs, "targets": targets}
+
+    def metrics(self, logits: jax.Array, batch: dict) -> dict:
+        return classification_sums(logits, batch["targets"])

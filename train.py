@@ -1,0 +1,359 @@
+"""The one entry point: config → cell + task + optax optimizer → train, evaluate, checkpoint.
+
+    python train.py --config=configs/recall.py --workdir=/tmp/recall30
+    python train.py --config=configs/copying.py:cpu,lstm --workdir=/tmp/copy --config.num_steps=20
+
+The same --workdir resumes a run from its latest checkpoint and continues exactly the loss
+sequence of an uninterrupted run (per-step randomness is ``fold_in(seed, step)``). The batch
+axis is split over every device JAX sees (or ``config.num_devices``); parameters are replicated.
+The workdir receives config.json, metrics.jsonl, TensorBoard events (tb/) and checkpoints/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+from flax import nnx
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from configs.common import OPTIMIZER_OPTIONS
+from rumjax.cells import CELL_OPTIONS, CELLS
+from rumjax.metric_log import MetricLog
+from rumjax.models import SequenceClassifier
+from tasks import TASKS, make_task
+from tasks.metrics import means
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+SCHEDULES = ("constant", "piecewise")
+# Keys that fix the model's shapes: a resumed run must have the same values as its checkpoint.
+MODEL_KEYS = ("task", "task_options", "cell", "hidden", "embed_dim")
+
+
+class TrainState(NamedTuple):
+    step: jax.Array  # () int32
+    params: nnx.State  # the model's nnx.Param leaves
+    opt_state: Any
+
+
+# ---------------------------------------------------------------------------- config
+
+
+def validate_config(c: ml_collections.ConfigDict) -> None:
+    """Raise a ValueError naming any bad key or value and what is allowed."""
+
+    def positive_int(key, allow_zero=False):
+        value = c[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+            kind = "a non-negative" if allow_zero else "a positive"
+            raise ValueError(f"config.{key} must be {kind} integer, got {value!r}.")
+
+    for key in ("batch_size", "num_steps", "hidden", "log_every", "eval_every", "checkpoint_every",
+                "keep_checkpoints", "eval_size", "eval_batch_size", "unroll"):
+        positive_int(key)
+    for key in ("embed_dim", "num_devices", "seed", "eval_seed"):
+        positive_int(key, allow_zero=True)
+    if c.task not in TASKS:
+        raise ValueError(f"config.task={c.task!r} is unknown; valid tasks: {', '.join(sorted(TASKS))}.")
+    if c.cell not in CELLS:
+        raise ValueError(f"config.cell={c.cell!r} is unknown; valid cells: {', '.join(sorted(CELLS))}.")
+    if c.optimizer not in OPTIMIZER_OPTIONS:
+        raise ValueError(f"config.optimizer={c.optimizer!r} is unknown; valid: {', '.join(OPTIMIZER_OPTIONS)}.")
+    if c.dtype not in DTYPES:
+        raise ValueError(f"config.dtype={c.dtype!r} is unknown; valid: {', '.join(DTYPES)}.")
+    if c.schedule not in SCHEDULES:
+        raise ValueError(f"config.schedule={c.schedule!r} is unknown; valid: {', '.join(SCHEDULES)}.")
+    if not (isinstance(c.learning_rate, (int, float)) and c.learning_rate > 0):
+        raise ValueError(f"config.learning_rate must be a positive number, got {c.learning_rate!r}.")
+    if c.schedule == "piecewise":
+        bounds, values = tuple(c.lr_boundaries), tuple(c.lr_values)
+        if not bounds or len(bounds) != len(values) or list(bounds) != sorted(bounds):
+            raise ValueError(
+                "config.schedule='piecewise' needs increasing config.lr_boundaries (steps) and as many "
+                f"config.lr_values; got lr_boundaries={bounds!r}, lr_values={values!r}."
+            )
+    if not (isinstance(c.grad_clip, (int, float)) and c.grad_clip >= 0):
+        raise ValueError(f"config.grad_clip must be >= 0 (0 turns clipping off), got {c.grad_clip!r}.")
+    n_dev = c.num_devices or jax.device_count()
+    if n_dev > jax.device_count():
+        raise ValueError(f"config.num_devices={c.num_devices} but JAX sees only {jax.device_count()} devices.")
+    for key in ("batch_size", "eval_batch_size"):
+        if c[key] % n_dev:
+            raise ValueError(f"config.{key}={c[key]} must be a multiple of the {n_dev} devices it is split over.")
+    if c.eval_size % c.eval_batch_size:
+        raise ValueError(f"config.eval_size={c.eval_size} must be a multiple of eval_batch_size={c.eval_batch_size}.")
+
+
+def cell_options(c: ml_collections.ConfigDict) -> dict:
+    return {k: c[c.cell][k] for k in CELL_OPTIONS[c.cell]}
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def build_task(c: ml_collections.ConfigDict):
+    return make_task(c.task, **c.task_options.to_dict())
+
+
+def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier:
+    return SequenceClassifier(
+        vocab_size=task.vocab_size,
+        num_classes=task.num_classes,
+        cell=c.cell,
+        hidden=c.hidden,
+        cell_options=cell_options(c),
+        embed_dim=c.embed_dim,
+        readout=task.readout,
+        dtype=None if c.dtype == "float32" else DTYPES[c.dtype],
+        unroll=c.unroll,
+        remat=c.remat,
+        rngs=nnx.Rngs(params=c.seed),
+    )
+
+
+def learning_rate_schedule(c: ml_collections.ConfigDict) -> optax.Schedule:
+    """constant, or piecewise: learning_rate before lr_boundaries[0], lr_values[i] from lr_boundaries[i]."""
+    if c.schedule == "constant":
+        return optax.constant_schedule(c.learning_rate)
+    bounds = jnp.asarray(c.lr_boundaries, jnp.int32)
+    values = jnp.asarray((c.learning_rate, *c.lr_values), jnp.float32)
+    return lambda step: values[jnp.searchsorted(bounds, step, side="right")]
+
+
+def build_optimizer(c: ml_collections.ConfigDict) -> optax.GradientTransformation:
+    """clip_by_global_norm (if grad_clip > 0) followed by ``optax.<optimizer>(schedule, **config.<optimizer>)``."""
+    tx = optax.inject_hyperparams(getattr(optax, c.optimizer))(
+        learning_rate=learning_rate_schedule(c), **c[c.optimizer].to_dict()
+    )
+    return optax.chain(optax.clip_by_global_norm(c.grad_clip), tx) if c.grad_clip else tx
+
+
+def make_mesh(c: ml_collections.ConfigDict) -> jax.sharding.Mesh:
+    n = c.num_devices or jax.device_count()
+    return jax.make_mesh((n,), ("data",), axis_types=(jax.sharding.AxisType.Auto,), devices=jax.devices()[:n])
+
+
+# ---------------------------------------------------------------------------- steps
+
+
+def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Array):
+    """One optimiser step on `batch`; pure. Returns (new state, metrics)."""
+    del rng  # no stochastic layers yet; kept so every task and model shares the signature
+
+    def loss_fn(params):
+        logits = nnx.merge(graphdef, params)(batch["inputs"])
+        sums = task.metrics(logits, batch)
+        return sums["loss_sum"] / sums["count"], sums
+
+    (_, sums), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = means(sums)
+    metrics["grad_norm"] = optax.global_norm(grads)
+    metrics["update_norm"] = optax.global_norm(updates)
+    metrics["param_norm"] = optax.global_norm(params)
+    return TrainState(state.step + 1, params, opt_state), metrics
+
+
+def eval_step(graphdef, task, params, batch: dict) -> dict:
+    return task.metrics(nnx.merge(graphdef, params)(batch["inputs"]), batch)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+def _saved_config_mismatch(saved: dict, c: ml_collections.ConfigDict) -> list[str]:
+    current = json.loads(c.to_json())
+    keys = list(MODEL_KEYS) + [c.cell]
+    return [k for k in keys if saved.get(k) != current.get(k)]
+
+
+class Checkpoints:
+    """Orbax CheckpointManager over <workdir>/checkpoints: the TrainState plus JSON metadata with the config."""
+
+    def __init__(self, workdir: str, keep: int):
+        self.manager = ocp.CheckpointManager(
+            os.path.abspath(os.path.join(workdir, "checkpoints")),  # orbax needs an absolute path
+            item_names=("state", "meta"),
+            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+        )
+
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def save(self, state: TrainState, meta: dict) -> None:
+        step = int(state.step)
+        if step in self.manager.all_steps():
+            return
+        self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+        self.manager.wait_until_finished()
+
+    def restore(self, target: TrainState) -> tuple[TrainState, dict]:
+        step = self.manager.latest_step()
+        restored = self.manager.restore(
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
+        )
+        return restored.state, restored.meta
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+# ---------------------------------------------------------------------------- loop
+
+
+def _check_finite(step: int, metrics: dict, last_saved: int | None, workdir: str) -> None:
+    bad = {k: v for k, v in metrics.items() if not np.isfinite(v)}
+    if bad:
+        where = f"step {last_saved} in {workdir}/checkpoints" if last_saved is not None else "none saved yet"
+        raise FloatingPointError(
+            f"Non-finite training metrics at step {step}: {bad}. Stopped without saving; the last good "
+            f"checkpoint ({where}) is intact. Lower config.learning_rate or set config.grad_clip."
+        )
+
+
+def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
+    """Train per config `c` in `workdir`, resuming from its latest checkpoint; returns the last eval metrics."""
+    validate_config(c)
+    os.makedirs(workdir, exist_ok=True)
+    task = build_task(c)
+    model = build_model(c, task)
+    graphdef, params = nnx.split(model, nnx.Param)
+    tx = build_optimizer(c)
+    mesh = make_mesh(c)
+    replicated, data_sharding = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+    state = TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
+    state = jax.device_put(state, replicated)
+
+    ckpt = Checkpoints(workdir, c.keep_checkpoints)
+    wall_offset = 0.0
+    if ckpt.latest_step() is not None:
+        try:
+            state, meta = ckpt.restore(state)
+        except Exception as err:  # orbax raises many types for tree/shape mismatches
+            raise ValueError(f"Could not restore the checkpoint in {workdir}/checkpoints into this config: {err}") from err
+        mismatch = _saved_config_mismatch(meta.get("config", {}), c)
+        if mismatch:
+            raise ValueError(
+                f"{workdir} holds a run with different {mismatch}; use a new --workdir or the saved config.json."
+            )
+        wall_offset = meta.get("wall_time", 0.0)
+    start = int(state.step)
+    last_saved = ckpt.latest_step()
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        f.write(c.to_json(indent=2))
+    log = MetricLog(workdir, resume_step=start)
+
+    key = jax.random.key(c.seed)
+
+    @partial(jax.jit, donate_argnums=0)
+    def step_fn(state: TrainState):
+        step_key = jax.random.fold_in(key, state.step)
+        data_key, rng = jax.random.split(step_key)
+        batch = jax.lax.with_sharding_constraint(task.sample(data_key, c.batch_size), data_sharding)
+        return train_step(graphdef, tx, task, state, batch, rng)
+
+    eval_fn = jax.jit(partial(eval_step, graphdef, task))
+    # constants logged beside the loss, e.g. the copying task's no-memory baseline
+    reference = {"baseline_loss": task.baseline_loss} if hasattr(task, "baseline_loss") else {}
+    eval_key = jax.random.key(c.eval_seed)
+    eval_batches = [
+        jax.device_put(task.sample(jax.random.fold_in(eval_key, i), c.eval_batch_size), data_sharding)
+        for i in range(c.eval_size // c.eval_batch_size)
+    ]
+
+    def evaluate(params, step, wall):
+        totals = None
+        for batch in eval_batches:
+            sums = eval_fn(params, batch)
+            totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+        metrics = {k: float(v) for k, v in means(jax.device_get(totals)).items()}
+        metrics.update(reference)
+        log.write(step, "test", wall, metrics)
+        return metrics
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=c.num_steps, initial=start, disable=not c.progress, dynamic_ncols=True,
+               mininterval=1.0 if sys.stderr.isatty() else 30.0, desc=os.path.basename(os.path.normpath(workdir)))
+    pending: list[tuple[int, dict]] = []
+    t_start = time.perf_counter()
+    window_start, window_steps = t_start, 0
+    eval_metrics: dict = {}
+
+    def wall() -> float:
+        return wall_offset + time.perf_counter() - t_start
+
+    def flush(step: int) -> None:
+        nonlocal pending, window_start, window_steps
+        if not pending:
+            return
+        fetched = jax.device_get([m for _, m in pending])
+        for (s, _), m in zip(pending, fetched):
+            _check_finite(s, m, last_saved, workdir)
+        now = time.perf_counter()
+        mean = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
+        mean["steps_per_sec"] = window_steps / max(now - window_start, 1e-9)
+        mean["learning_rate"] = float(learning_rate_schedule(c)(step - 1))
+        mean.update(reference)
+        log.write(step, "train", wall(), mean)
+        bar.set_postfix(loss=f"{mean['loss']:.4f}", acc=f"{mean['accuracy']:.3f}",
+                        sps=f"{mean['steps_per_sec']:.2f}", refresh=False)
+        pending, window_start, window_steps = [], now, 0
+
+    try:
+        for step in range(start + 1, c.num_steps + 1):
+            state, metrics = step_fn(state)
+            pending.append((step, metrics))
+            window_steps += 1
+            bar.update(1)
+            if step % c.log_every == 0 or step == c.num_steps:
+                flush(step)
+            if step % c.eval_every == 0 or step == c.num_steps:
+                flush(step)
+                eval_metrics = evaluate(state.params, step, wall())
+                bar.write(f"step {step}: test " + " ".join(f"{k}={v:.4f}" for k, v in eval_metrics.items()))
+            if step % c.checkpoint_every == 0 or step == c.num_steps:
+                flush(step)
+                ckpt.save(state, {"step": step, "wall_time": wall(), "config": json.loads(c.to_json())})
+                last_saved = step
+    finally:
+        bar.close()
+        log.close()
+        ckpt.close()
+    if not eval_metrics:  # resumed an already finished run
+        eval_metrics = evaluate(state.params, int(state.step), wall())
+    eval_metrics["train_step_compilations"] = step_fn._cache_size()
+    return eval_metrics
+
+
+def main(argv) -> None:
+    from absl import app, logging
+
+    del argv
+    logging.set_verbosity(logging.WARNING)  # orbax logs every checkpoint step at INFO
+    if not FLAGS.workdir:
+        raise app.UsageError("--workdir is required: the run's checkpoints, metrics and config go there.")
+    train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+    from ml_collections import config_flags
+
+    _CONFIG = config_flags.DEFINE_config_file("config", "configs/copying.py:cpu", "Experiment config file[:variant].",
+                                             lock_config=True)
+    flags.DEFINE_string("workdir", None, "Directory of the run: checkpoints, metrics, config.json.")
+    FLAGS = flags.FLAGS
+    app.run(main)
