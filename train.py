@@ -38,7 +38,7 @@ from tasks.metrics import means
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 SCHEDULES = ("constant", "piecewise")
 # Keys that fix the model's shapes: a resumed run must have the same values as its checkpoint.
-MODEL_KEYS = ("task", "task_options", "cell", "hidden", "embed_dim")
+MODEL_KEYS = ("task", "task_options", "cell", "hidden", "embed_dim", "optimizer", "grad_clip")
 
 
 class TrainState(NamedTuple):
@@ -160,9 +160,9 @@ def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Arra
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = means(sums)
-    metrics["grad_norm"] = optax.global_norm(grads)
-    metrics["update_norm"] = optax.global_norm(updates)
-    metrics["param_norm"] = optax.global_norm(params)
+    metrics["grad_norm"] = optax.tree.norm(grads)
+    metrics["update_norm"] = optax.tree.norm(updates)
+    metrics["param_norm"] = optax.tree.norm(params)
     return TrainState(state.step + 1, params, opt_state), metrics
 
 
@@ -176,6 +176,8 @@ def eval_step(graphdef, task, params, batch: dict) -> dict:
 def _saved_config_mismatch(saved: dict, c: ml_collections.ConfigDict) -> list[str]:
     current = json.loads(c.to_json())
     keys = list(MODEL_KEYS) + [c.cell]
+    if saved.get("grad_clip") and c.grad_clip:  # clipping on in both: its threshold may change
+        keys.remove("grad_clip")
     return [k for k in keys if saved.get(k) != current.get(k)]
 
 
@@ -198,6 +200,12 @@ class Checkpoints:
             return
         self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
         self.manager.wait_until_finished()
+
+    def saved_config(self) -> dict:
+        """The config stored with the latest checkpoint."""
+        step = self.manager.latest_step()
+        meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        return meta.meta.get("config", {})
 
     def restore(self, target: TrainState) -> tuple[TrainState, dict]:
         step = self.manager.latest_step()
@@ -239,15 +247,21 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     ckpt = Checkpoints(workdir, c.keep_checkpoints)
     wall_offset = 0.0
     if ckpt.latest_step() is not None:
+        saved = ckpt.saved_config()
+        mismatch = _saved_config_mismatch(saved, c)
+        if mismatch:
+            raise ValueError(
+                f"{workdir} holds a run with different {mismatch} "
+                f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in mismatch)}); "
+                "use a new --workdir, or the saved config.json."
+            )
         try:
             state, meta = ckpt.restore(state)
         except Exception as err:  # orbax raises many types for tree/shape mismatches
-            raise ValueError(f"Could not restore the checkpoint in {workdir}/checkpoints into this config: {err}") from err
-        mismatch = _saved_config_mismatch(meta.get("config", {}), c)
-        if mismatch:
+            first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ValueError(
-                f"{workdir} holds a run with different {mismatch}; use a new --workdir or the saved config.json."
-            )
+                f"Could not restore the checkpoint in {workdir}/checkpoints into this config: {first_line}"
+            ) from err
         wall_offset = meta.get("wall_time", 0.0)
     start = int(state.step)
     last_saved = ckpt.latest_step()

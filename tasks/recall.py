@@ -49,5 +49,14 @@ class RecallTask:
         targets = jnp.take_along_axis(values, pick, axis=1)[:, 0]
         return {"inputs": inputs, "targets": targets}
 
+    def answer(self, inputs) -> int:
+        """The target of one sequence (T + 3,), found by reading it: the value after the query's key."""
+        inputs = [int(i) for i in inputs]
+        query = inputs[-1]
+        for key, value in zip(inputs[0 : self.length : 2], inputs[1 : self.length : 2]):
+            if key == query:
+                return value - self.num_keys - 1
+        raise ValueError(f"query key {query} does not occur in the sequence {inputs}.")
+
     def metrics(self, logits: jax.Array, batch: dict) -> dict:
         return classification_sums(logits, batch["targets"])
