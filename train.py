@@ -221,6 +221,19 @@ class Checkpoints:
 # ---------------------------------------------------------------------------- loop
 
 
+def run_info(params, mesh) -> dict:
+    """What a report needs to say where and at what size a run ran."""
+    devices = mesh.devices.ravel()
+    return {
+        "param_count": int(sum(np.size(x) for x in jax.tree.leaves(params))),
+        "device_kind": devices[0].device_kind,
+        "platform": devices[0].platform,
+        "num_devices": len(devices),
+        "cpu_count": os.cpu_count(),
+        "jax_version": jax.__version__,
+    }
+
+
 def _check_finite(step: int, metrics: dict, last_saved: int | None, workdir: str) -> None:
     bad = {k: v for k, v in metrics.items() if not np.isfinite(v)}
     if bad:
@@ -267,6 +280,8 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     last_saved = ckpt.latest_step()
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(c.to_json(indent=2))
+    with open(os.path.join(workdir, "run_info.json"), "w") as f:
+        json.dump(run_info(params, mesh), f, indent=2)
     log = MetricLog(workdir, resume_step=start)
 
     key = jax.random.key(c.seed)
@@ -287,14 +302,15 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         for i in range(c.eval_size // c.eval_batch_size)
     ]
 
-    def evaluate(params, step, wall):
+    def evaluate(params, step, wall, write=True):
         totals = None
         for batch in eval_batches:
             sums = eval_fn(params, batch)
             totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
         metrics = {k: float(v) for k, v in means(jax.device_get(totals)).items()}
         metrics.update(reference)
-        log.write(step, "test", wall, metrics)
+        if write:
+            log.write(step, "test", wall, metrics)
         return metrics
 
     from tqdm import tqdm
@@ -346,8 +362,8 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         bar.close()
         log.close()
         ckpt.close()
-    if not eval_metrics:  # resumed an already finished run
-        eval_metrics = evaluate(state.params, int(state.step), wall())
+    if not eval_metrics:  # resumed an already finished run: report, log nothing new
+        eval_metrics = evaluate(state.params, int(state.step), wall(), write=False)
     eval_metrics["train_step_compilations"] = step_fn._cache_size()
     return eval_metrics
 
