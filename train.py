@@ -38,7 +38,7 @@ from tasks.metrics import means
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 SCHEDULES = ("constant", "piecewise")
 # Keys that fix the model's shapes: a resumed run must have the same values as its checkpoint.
-MODEL_KEYS = ("task", "task_options", "cell", "hidden", "embed_dim", "optimizer", "grad_clip")
+MODEL_KEYS = ("task", "task_options", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip")
 
 
 class TrainState(NamedTuple):
@@ -64,6 +64,10 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
         positive_int(key)
     for key in ("embed_dim", "num_devices", "seed", "eval_seed"):
         positive_int(key, allow_zero=True)
+    positive_int("num_layers")
+    for key in ("zoneout_cell", "zoneout_hidden"):
+        if not (isinstance(c[key], (int, float)) and 0 <= c[key] < 1):
+            raise ValueError(f"config.{key} must be in [0, 1), got {c[key]!r}.")
     if c.task not in TASKS:
         raise ValueError(f"config.task={c.task!r} is unknown; valid tasks: {', '.join(sorted(TASKS))}.")
     if c.cell not in CELLS:
@@ -114,6 +118,9 @@ def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier:
         hidden=c.hidden,
         cell_options=cell_options(c),
         embed_dim=c.embed_dim,
+        num_layers=c.num_layers,
+        zoneout_cell=c.zoneout_cell,
+        zoneout_hidden=c.zoneout_hidden,
         readout=task.readout,
         dtype=None if c.dtype == "float32" else DTYPES[c.dtype],
         unroll=c.unroll,
@@ -149,10 +156,9 @@ def make_mesh(c: ml_collections.ConfigDict) -> jax.sharding.Mesh:
 
 def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Array):
     """One optimiser step on `batch`; pure. Returns (new state, metrics)."""
-    del rng  # no stochastic layers yet; kept so every task and model shares the signature
 
     def loss_fn(params):
-        logits = nnx.merge(graphdef, params)(batch["inputs"])
+        logits = nnx.merge(graphdef, params)(batch["inputs"], rng=rng)
         sums = task.metrics(logits, batch)
         return sums["loss_sum"] / sums["count"], sums
 
@@ -167,7 +173,9 @@ def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Arra
 
 
 def eval_step(graphdef, task, params, batch: dict) -> dict:
-    return task.metrics(nnx.merge(graphdef, params)(batch["inputs"]), batch)
+    model = nnx.merge(graphdef, params)
+    model.eval()  # zoneout and dropout use their expectations
+    return task.metrics(model(batch["inputs"]), batch)
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -178,7 +186,13 @@ def _saved_config_mismatch(saved: dict, c: ml_collections.ConfigDict) -> list[st
     keys = list(MODEL_KEYS) + [c.cell]
     if saved.get("grad_clip") and c.grad_clip:  # clipping on in both: its threshold may change
         keys.remove("grad_clip")
-    return [k for k in keys if saved.get(k) != current.get(k)]
+
+    def differs(old, new):  # keys added to the config after a run was saved count as unchanged
+        if isinstance(old, dict) and isinstance(new, dict):
+            return any(differs(v, new.get(k)) for k, v in old.items())
+        return old != new
+
+    return [k for k in keys if k in saved and differs(saved[k], current.get(k))]
 
 
 class Checkpoints:

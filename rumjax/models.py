@@ -10,14 +10,19 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rumjax.cells import make_cell
+from rumjax.stacked import StackedCell
+from rumjax.zoneout import ZoneoutCell
 
 __all__ = ["run_cell", "SequenceClassifier"]
 
 READOUTS = ("all", "last")
 
 
-def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, unroll: int = 1, remat: bool = False):
+def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array | None = None, unroll: int = 1,
+             remat: bool = False):
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
+
+    `rng` seeds the initial carry of stochastic cells (zoneout); a fixed key when None.
 
     A plain `jax.lax.scan` over ``cell(carry, x_t)``: the cell's parameters are closed over,
     so gradients reach them. `unroll` unrolls the loop; `remat` recomputes each step's
@@ -31,7 +36,8 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, unroll: int = 
     if remat:
         body = jax.checkpoint(body)
     if carry is None:
-        carry = cell.initialize_carry(xs.shape[:1] + xs.shape[2:], rngs=nnx.Rngs(carry=0))
+        key = jax.random.key(0) if rng is None else rng
+        carry = cell.initialize_carry(xs.shape[:1] + xs.shape[2:], rngs=nnx.Rngs(carry=key))
     carry, ys = jax.lax.scan(body, carry, jnp.swapaxes(xs, 0, 1), unroll=unroll)  # ys: (t, b, n)
     return carry, jnp.swapaxes(ys, 0, 1)
 
@@ -40,6 +46,7 @@ class SequenceClassifier(nnx.Module):
     """tokens (b, t) → one-hot or embedding (b, t, d) → cell scan (b, t, n) → logits.
 
     readout="all" gives logits at every step (b, t, c); readout="last" at the last step (b, c).
+    num_layers > 1 stacks copies of the cell; zoneout rates > 0 wrap each in `ZoneoutCell`.
     """
 
     def __init__(
@@ -51,6 +58,9 @@ class SequenceClassifier(nnx.Module):
         hidden: int,
         cell_options: dict | None = None,
         embed_dim: int = 0,
+        num_layers: int = 1,
+        zoneout_cell: float = 0.0,
+        zoneout_hidden: float = 0.0,
         readout: str = "all",
         dtype=None,
         unroll: int = 1,
@@ -64,16 +74,24 @@ class SequenceClassifier(nnx.Module):
         self.unroll = unroll
         self.remat = remat
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim else None
-        in_features = embed_dim or vocab_size
-        self.cell = make_cell(cell, in_features, hidden, rngs=rngs, dtype=dtype, **(cell_options or {}))
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
+        cells = []
+        for layer in range(num_layers):
+            in_features = (embed_dim or vocab_size) if layer == 0 else hidden
+            c = make_cell(cell, in_features, hidden, rngs=rngs, dtype=dtype, **(cell_options or {}))
+            if zoneout_cell or zoneout_hidden:
+                c = ZoneoutCell(c, cell_rate=zoneout_cell, hidden_rate=zoneout_hidden)
+            cells.append(c)
+        self.cell = cells[0] if num_layers == 1 else StackedCell(cells)
         self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 
-    def __call__(self, tokens: jax.Array) -> jax.Array:
+    def __call__(self, tokens: jax.Array, *, rng: jax.Array | None = None) -> jax.Array:
         if self.embed is None:
             xs = jax.nn.one_hot(tokens, self.vocab_size, dtype=jnp.float32)  # (b, t, v)
         else:
             xs = self.embed(tokens)  # (b, t, d)
-        _, hs = run_cell(self.cell, xs, unroll=self.unroll, remat=self.remat)  # (b, t, n)
+        _, hs = run_cell(self.cell, xs, rng=rng, unroll=self.unroll, remat=self.remat)  # (b, t, n)
         if self.readout == "last":
             hs = hs[:, -1]  # (b, n)
         return self.head(hs.astype(jnp.float32))

@@ -27,7 +27,7 @@ from flax import nnx
 
 from rumjax import rotation
 
-__all__ = ["RUMParams", "RUMCarry", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step", "RUMCell"]
+__all__ = ["RUMParams", "RUMCarry", "RUMLayerNorm", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step", "RUMCell"]
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -50,6 +50,15 @@ class RUMCarry(NamedTuple):
 
     h: jax.Array
     memory: jax.Array | None
+
+
+class RUMLayerNorm(NamedTuple):
+    """Gains and biases of RUM's optional layer norm, on τ and on the pre-activation of h̃, each (n,)."""
+
+    gain_tau: jax.Array
+    bias_tau: jax.Array
+    gain_c: jax.Array
+    bias_c: jax.Array
 
 
 class RUMInputs(NamedTuple):
@@ -88,6 +97,12 @@ def rum_inputs(params: RUMParams, x: jax.Array, *, dtype=None) -> RUMInputs:
     )
 
 
+def _layer_norm(z, gain, bias, eps=1e-5):
+    mu = jnp.mean(z, axis=-1, keepdims=True)
+    var = jnp.mean(jnp.square(z - mu), axis=-1, keepdims=True)
+    return (z - mu) * jax.lax.rsqrt(var + eps) * jnp.broadcast_to(gain, z.shape) + jnp.broadcast_to(bias, z.shape)
+
+
 def time_normalise(h: jax.Array, eta: float | None) -> jax.Array:
     """h_t = η h'/‖h'‖ over the last axis (identity when η is None); zero stays zero."""
     if eta is None:
@@ -105,9 +120,13 @@ def rum_recurrence(
     eta: float | None = None,
     activation: Activation = jax.nn.relu,
     dtype=None,
+    layer_norm: RUMLayerNorm | None = None,
 ) -> tuple[RUMCarry, jax.Array]:
     """The h-dependent part of one RUM step, given `rum_inputs` of x_t.
 
+    With `layer_norm`, τ ← LN(τ) and h̃ = activation(LN(ε + R_t h_{t−1})), the placement of the
+    original code's option (which also normalises the already-squashed update gate; that puts u
+    outside (0, 1), so it is left out here).
     The carry keeps its own dtype (float32 when compute `dtype` is bfloat16): matrix
     products run in `dtype`, the rotation, the memory and the update in the carry's dtype.
     """
@@ -116,6 +135,8 @@ def rum_recurrence(
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
     h_c = h_prev.astype(dtype)
     tau = (inputs.x_tau + h_c @ params.w_h_tau.astype(dtype)).astype(state_dtype)  # (b, n)
+    if layer_norm is not None:
+        tau = _layer_norm(tau, layer_norm.gain_tau, layer_norm.bias_tau)
     u = jax.nn.sigmoid((inputs.x_u + h_c @ params.w_h_u.astype(dtype)).astype(state_dtype))  # (b, n)
     eps = inputs.eps.astype(state_dtype)  # (b, n)
     if lam == 0:
@@ -127,7 +148,10 @@ def rum_recurrence(
         base = memory if lam == 1 else jnp.linalg.matrix_power(memory, lam)  # (b, n, n) R_{t−1}^λ
         new_memory = rotation.compose(base, eps, tau)  # (b, n, n) R_t
         r_h = jnp.einsum("...ij,...j->...i", new_memory, h_prev)  # (b, n)
-    h_tilde = activation(eps + r_h)
+    pre = eps + r_h
+    if layer_norm is not None:
+        pre = _layer_norm(pre, layer_norm.gain_c, layer_norm.bias_c)
+    h_tilde = activation(pre)
     h_new = time_normalise(u * h_prev + (1.0 - u) * h_tilde, eta)
     return RUMCarry(h_new, new_memory), h_new
 
@@ -141,10 +165,12 @@ def rum_step(
     eta: float | None = None,
     activation: Activation = jax.nn.relu,
     dtype=None,
+    layer_norm: RUMLayerNorm | None = None,
 ) -> tuple[RUMCarry, jax.Array]:
     """One step of §3.2 (equations in the module docstring): (carry, x_t) -> (carry, h_t)."""
     return rum_recurrence(
-        params, carry, rum_inputs(params, x, dtype=dtype), lam=lam, eta=eta, activation=activation, dtype=dtype
+        params, carry, rum_inputs(params, x, dtype=dtype), lam=lam, eta=eta, activation=activation, dtype=dtype,
+        layer_norm=layer_norm,
     )
 
 
@@ -168,6 +194,7 @@ class RUMCell(nnx.RNNCellBase):
       activation: the activation of h̃ (ReLU in the paper).
       kernel_init, recurrent_kernel_init: initialisers of the W_x· and W_h· kernels
         (orthogonal, as the original authors). Biases: b_τ = b_u = 1, b_ε = 0.
+      layer_norm: layer norm on τ and on the pre-activation of h̃ (gains `ln_gain_*`, biases `ln_bias_*`).
       dtype: compute dtype of the matrix products (None: from inputs and params).
       param_dtype: dtype of the parameters. The carry is at least float32.
     """
@@ -180,6 +207,7 @@ class RUMCell(nnx.RNNCellBase):
         lam: int = 0,
         eta: float | None = None,
         activation: Activation = jax.nn.relu,
+        layer_norm: bool = False,
         kernel_init=nnx.initializers.orthogonal(),
         recurrent_kernel_init=nnx.initializers.orthogonal(),
         dtype=None,
@@ -203,6 +231,12 @@ class RUMCell(nnx.RNNCellBase):
         self.b_u = nnx.Param(jnp.ones((nh,), param_dtype))
         self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
         self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
+        self.layer_norm = layer_norm
+        if layer_norm:
+            self.ln_gain_tau = nnx.Param(jnp.ones((nh,), param_dtype))
+            self.ln_bias_tau = nnx.Param(jnp.zeros((nh,), param_dtype))
+            self.ln_gain_c = nnx.Param(jnp.ones((nh,), param_dtype))
+            self.ln_bias_c = nnx.Param(jnp.zeros((nh,), param_dtype))
 
     @property
     def params(self) -> RUMParams:
@@ -210,12 +244,20 @@ class RUMCell(nnx.RNNCellBase):
         return RUMParams(*(getattr(self, name)[...] for name in RUMParams._fields))
 
     @property
+    def ln_params(self) -> RUMLayerNorm | None:
+        """The layer-norm parameters, or None without layer norm."""
+        if not self.layer_norm:
+            return None
+        return RUMLayerNorm(self.ln_gain_tau[...], self.ln_bias_tau[...], self.ln_gain_c[...], self.ln_bias_c[...])
+
+    @property
     def carry_dtype(self):
         return jnp.promote_types(self.param_dtype, jnp.float32)
 
     def __call__(self, carry: RUMCarry, inputs: jax.Array) -> tuple[RUMCarry, jax.Array]:  # type: ignore[override]
         return rum_step(
-            self.params, carry, inputs, lam=self.lam, eta=self.eta, activation=self.activation, dtype=self.dtype
+            self.params, carry, inputs, lam=self.lam, eta=self.eta, activation=self.activation, dtype=self.dtype,
+            layer_norm=self.ln_params,
         )
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
