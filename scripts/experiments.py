@@ -29,7 +29,7 @@ RECALL_BUDGET_T30 = ("--config.num_steps=20000",)
 RECALL_BUDGET_T50 = ("--config.num_steps=30000",)
 
 EXPERIMENTS: dict[str, Experiment] = {
-    # Copying Memory at CPU scale (T = 50, hidden 64, batch 64, 3000 steps), Figure 2's cells
+    # Copying Memory at CPU scale (T = 200, hidden 64, batch 64, 8000 steps), Figure 2's cells
     "copy_cpu_lstm": Experiment("copying_cpu", "LSTM 64", "configs/copying.py:cpu,lstm"),
     "copy_cpu_gru": Experiment("copying_cpu", "GRU 64", "configs/copying.py:cpu,gru"),
     "copy_cpu_rum": Experiment("copying_cpu", "RUM 64, λ=0, η=N/A", "configs/copying.py:cpu,rum"),

@@ -54,3 +54,17 @@ def rum_sequence(p, xs, *, lam, eta):
                 h = eta * h / np.linalg.norm(h)
             out[i, t] = h
     return out
+
+
+def givens_layer(n, pairs, thetas):
+    """Dense layer of plane rotations [[c, −s], [s, c]] on the given coordinate pairs."""
+    m = np.eye(n)
+    for (i, j), t in zip(pairs, thetas):
+        m[i, i], m[i, j], m[j, i], m[j, j] = np.cos(t), -np.sin(t), np.sin(t), np.cos(t)
+    return m
+
+
+def layer_norm(z, gain=1.0, bias=0.0, eps=1e-5):
+    mu = z.mean(-1, keepdims=True)
+    var = ((z - mu) ** 2).mean(-1, keepdims=True)
+    return (z - mu) / np.sqrt(var + eps) * gain + bias
