@@ -21,6 +21,10 @@ PRESETS = {
     "rum_lam0": dict(cell="rum", hidden=50, lam=0, eta=None),
     "lstm": dict(cell="lstm", hidden=50),
     "gru": dict(cell="gru", hidden=50),
+    "goru": dict(cell="goru", hidden=50, capacity=2),  # tunable EUNN of capacity 2, as the RUM recall script
+    "fast_weights": dict(cell="fast_weights", hidden=50),  # FW-LN, λ = 0.95, η = 0.5, S = 1
+    "learned_memory": dict(cell="learned_memory", hidden=50),  # ours, WeiNet-style (not the published WeiNet)
+    "ntm": dict(cell="ntm", hidden=50),  # LSTM controller 50, memory 64 × 20
 }
 
 

@@ -43,6 +43,13 @@ EXPERIMENTS: dict[str, Experiment] = {
     "recall50_lstm": Experiment("recall_t50", "LSTM", "configs/recall.py:cpu,t50,lstm", RECALL_BUDGET_T50),
     "recall50_gru": Experiment("recall_t50", "GRU", "configs/recall.py:cpu,t50,gru", RECALL_BUDGET_T50),
 }
+# The rest of Table 1's models, from the baseline zoo
+for _length, _budget in ((30, RECALL_BUDGET_T30), (50, RECALL_BUDGET_T50)):
+    for _cell, _label in (("goru", "GORU"), ("fast_weights", "FW-LN"),
+                          ("learned_memory", "learned-update memory (ours, WeiNet-style)"), ("ntm", "NTM")):
+        _variant = f"cpu,{_cell}" if _length == 30 else f"cpu,t50,{_cell}"
+        EXPERIMENTS[f"recall{_length}_{_cell}"] = Experiment(
+            f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget)
 
 
 def main() -> None:
