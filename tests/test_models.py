@@ -1,0 +1,61 @@
+"""Sequence models: paper-scale parameter counts, stacking and the one-hot / embedding inputs."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from rumjax.models import SequenceClassifier, run_cell
+
+
+def param_count(**kwargs):
+    model = nnx.eval_shape(lambda: SequenceClassifier(rngs=nnx.Rngs(0), **kwargs))  # shapes only, no memory
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+PTB = dict(vocab_size=50, num_classes=50, embed_dim=128)
+
+
+@pytest.mark.parametrize(
+    "kwargs,paper",
+    [
+        # RUM paper Tables 3, 5 and 7: character-level PTB models
+        (dict(cell="fs_rnn", hidden=700, cell_options=dict(fast_cell="ln_lstm", slow_cell="rum", slow_hidden=1000,
+                                                           slow_eta=1.0, slow_layer_norm=True)), 11.2e6),
+        (dict(cell="fs_rnn", hidden=700, cell_options=dict(fast_cell="ln_lstm", slow_cell="ln_lstm",
+                                                           slow_hidden=400)), 7.2e6),
+        (dict(cell="rum", hidden=2000, cell_options=dict(eta=1.0, layer_norm=True)), 8.9e6),
+        (dict(cell="rum", hidden=1500, num_layers=2, cell_options=dict(eta=0.3, layer_norm=True)), 16.4e6),
+    ],
+    ids=["FS-RUM-2", "FS-LSTM-2", "RUM-2000", "2xRUM-1500"],
+)
+def test_paper_scale_parameter_counts(kwargs, paper):
+    count = param_count(**PTB, **kwargs)
+    assert abs(count - paper) / paper < 0.01, f"{count} parameters, the paper reports {paper:.3g}"
+
+
+def test_embedding_and_last_step_readout():
+    model = SequenceClassifier(vocab_size=11, num_classes=4, cell="rum", hidden=8, embed_dim=6, readout="last",
+                               rngs=nnx.Rngs(0))
+    tokens = jnp.arange(10).reshape(2, 5) % 11
+    logits = model(tokens)
+    assert logits.shape == (2, 4)
+    _, hs = run_cell(model.cell, model.embed(tokens))
+    np.testing.assert_allclose(logits, model.head(hs[:, -1]), atol=1e-6)
+    with pytest.raises(ValueError, match="readout"):
+        SequenceClassifier(vocab_size=3, num_classes=2, cell="rum", hidden=4, readout="first", rngs=nnx.Rngs(0))
+
+
+def test_remat_and_unroll_do_not_change_the_result():
+    tokens = jax.random.randint(jax.random.key(0), (3, 9), 0, 10)
+    outs = []
+    for unroll, remat in ((1, False), (3, False), (1, True)):
+        model = SequenceClassifier(vocab_size=10, num_classes=5, cell="rum", hidden=8, unroll=unroll, remat=remat,
+                                   cell_options=dict(lam=1), rngs=nnx.Rngs(0))
+        graphdef, params = nnx.split(model)
+        loss = lambda p: jnp.sum(nnx.merge(graphdef, p)(tokens) ** 2)  # noqa: E731
+        outs.append((loss(params), jax.grad(loss)(params)))
+    for value, grads in outs[1:]:
+        np.testing.assert_allclose(value, outs[0][0], rtol=1e-5)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), grads, outs[0][1])
