@@ -26,8 +26,8 @@ from rumjax.rum import RUMCell
 __all__ = ["CELLS", "CELL_OPTIONS", "make_cell"]
 
 
-def _rum(nx, nh, *, rngs, dtype=None, lam=0, eta=None, layer_norm=False):
-    return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, dtype=dtype, rngs=rngs)
+def _rum(nx, nh, *, rngs, dtype=None, lam=0, eta=None, layer_norm=False, reversible=False):
+    return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, reversible=reversible, dtype=dtype, rngs=rngs)
 
 
 def _lstm(nx, nh, *, rngs, dtype=None):
@@ -66,7 +66,7 @@ CELLS: dict[str, Callable[..., nnx.RNNCellBase]] = {
 }
 
 CELL_OPTIONS: dict[str, dict[str, Any]] = {
-    "rum": {"lam": 0, "eta": None, "layer_norm": False},
+    "rum": {"lam": 0, "eta": None, "layer_norm": False, "reversible": False},
     "lstm": {},
     "gru": {},
     "ln_lstm": {},

@@ -23,11 +23,18 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
 
     `rng` seeds the initial carry of stochastic cells (zoneout); a fixed key when None.
+    A cell with a whole-sequence method ``cell.sequence(carry, xs, unroll=...)`` (RUM: input
+    projections hoisted out of the loop) runs through it unless `remat` asks for the step-wise scan.
 
     A plain `jax.lax.scan` over ``cell(carry, x_t)``: the cell's parameters are closed over,
     so gradients reach them. `unroll` unrolls the loop; `remat` recomputes each step's
     activations in the backward pass instead of storing them (`jax.checkpoint`).
     """
+    if carry is None:
+        key = jax.random.key(0) if rng is None else rng
+        carry = cell.initialize_carry(xs.shape[:1] + xs.shape[2:], rngs=nnx.Rngs(carry=key))
+    if hasattr(cell, "sequence") and not remat:
+        return cell.sequence(carry, xs, unroll=unroll)
     graphdef, state = nnx.split(cell)
 
     def body(carry, x_t):
@@ -35,9 +42,6 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
 
     if remat:
         body = jax.checkpoint(body)
-    if carry is None:
-        key = jax.random.key(0) if rng is None else rng
-        carry = cell.initialize_carry(xs.shape[:1] + xs.shape[2:], rngs=nnx.Rngs(carry=key))
     carry, ys = jax.lax.scan(body, carry, jnp.swapaxes(xs, 0, 1), unroll=unroll)  # ys: (t, b, n)
     return carry, jnp.swapaxes(ys, 0, 1)
 

@@ -195,6 +195,8 @@ class RUMCell(nnx.RNNCellBase):
       kernel_init, recurrent_kernel_init: initialisers of the W_x· and W_h· kernels
         (orthogonal, as the original authors). Biases: b_τ = b_u = 1, b_ε = 0.
       layer_norm: layer norm on τ and on the pre-activation of h̃ (gains `ln_gain_*`, biases `ln_bias_*`).
+      reversible: for λ = 1, `sequence` backpropagates by recomputing R_{t−1} from R_t instead of
+        storing every R_t (`rumjax.rum_sequence`).
       dtype: compute dtype of the matrix products (None: from inputs and params).
       param_dtype: dtype of the parameters. The carry is at least float32.
     """
@@ -208,6 +210,7 @@ class RUMCell(nnx.RNNCellBase):
         eta: float | None = None,
         activation: Activation = jax.nn.relu,
         layer_norm: bool = False,
+        reversible: bool = False,
         kernel_init=nnx.initializers.orthogonal(),
         recurrent_kernel_init=nnx.initializers.orthogonal(),
         dtype=None,
@@ -232,6 +235,7 @@ class RUMCell(nnx.RNNCellBase):
         self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
         self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
         self.layer_norm = layer_norm
+        self.reversible = reversible
         if layer_norm:
             self.ln_gain_tau = nnx.Param(jnp.ones((nh,), param_dtype))
             self.ln_bias_tau = nnx.Param(jnp.zeros((nh,), param_dtype))
@@ -259,6 +263,14 @@ class RUMCell(nnx.RNNCellBase):
             self.params, carry, inputs, lam=self.lam, eta=self.eta, activation=self.activation, dtype=self.dtype,
             layer_norm=self.ln_params,
         )
+
+    def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1) -> tuple[RUMCarry, jax.Array]:
+        """The cell over xs (b, t, x) at once: equal to scanning `__call__`, with the input projections
+        hoisted out of the loop (and the reversible λ = 1 backward when `reversible`)."""
+        from rumjax.rum_sequence import rum_sequence
+
+        return rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
+                            dtype=self.dtype, layer_norm=self.ln_params, reversible=self.reversible, unroll=unroll)
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
         """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""

@@ -114,7 +114,7 @@ def test_recall_config_runs(tmp_path):
 @pytest.mark.parametrize(
     "overrides,match",
     [
-        (dict(cell="rumm"), "valid cells: gru, lstm, rum"),
+        (dict(cell="rumm"), "valid cells: .*gru, .*lstm, .*rum"),
         (dict(optimizer="adagrad"), "valid: rmsprop, adam, sgd"),
         (dict(batch_size=0), "batch_size"),
         (dict(batch_size=10, num_devices=4), "multiple of the 4 devices"),

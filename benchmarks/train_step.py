@@ -1,0 +1,130 @@
+"""Train-step time, compile time and memory of every cell at the paper's shapes, in one process.
+
+    python -m benchmarks.train_step --suite recall copying          # a few minutes on 2 CPU cores
+    python -m benchmarks.train_step --suite all --json out.json      # also PTB shapes and the N sweep
+
+A train step is forward + backward + Adam update of a one-hot → cell → linear model with a
+cross-entropy at every step, jitted. Per row: median seconds per step over --repeats calls after
+one warm-up, compile seconds, and the compiled program's temporary memory (XLA's
+memory_analysis: activations stored for the backward pass, the figure that grows with T). Each
+row is also divided by Flax's own GRUCell at the same shape, measured in the same run: compare
+ratios, not absolute times (this machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from benchmarks.timing import time_call
+from rumjax.models import SequenceClassifier
+
+# (label, cell, options); "gru" (flax's GRUCell) is the reference of every row
+CELLS = {
+    "gru": ("gru", {}),
+    "lstm": ("lstm", {}),
+    "rum λ=0": ("rum", {}),
+    "rum λ=0 η=1": ("rum", {"eta": 1.0}),
+    "rum λ=1": ("rum", {"lam": 1}),
+    "rum λ=1 reversible": ("rum", {"lam": 1, "reversible": True}),
+    "goru": ("goru", {}),
+    "fast_weights": ("fast_weights", {}),
+    "ln_lstm": ("ln_lstm", {}),
+}
+
+# suite -> list of (shape name, batch B, time T, hidden N, input size, cells)
+SUITES = {
+    "recall": [("recall T=50", 128, 53, 50, 36, list(CELLS))],
+    "copying": [("copying T=200", 128, 220, 100, 10, ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 reversible"]),
+                ("copying T=200", 128, 220, 250, 10, ["gru", "lstm", "rum λ=0", "rum λ=0 η=1"])],
+    "ptb": [("ptb", 128, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
+            ("ptb", 32, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"])],
+    "sweep": [("sweep", 32, 100, n, 32, ["gru", "lstm", "rum λ=0", "rum λ=1 reversible"] if n <= 256
+               else ["gru", "lstm", "rum λ=0"]) for n in (64, 256, 1000, 2000)],
+}
+
+
+def make_step(label: str, batch: int, steps: int, hidden: int, inputs: int, *, unroll=1, remat=False, dtype=None):
+    cell, options = CELLS[label]
+    model = SequenceClassifier(vocab_size=inputs, num_classes=10, cell=cell, hidden=hidden, cell_options=options,
+                               unroll=unroll, remat=remat, dtype=dtype, rngs=nnx.Rngs(0))
+    graphdef, params = nnx.split(model, nnx.Param)
+    tx = optax.adam(1e-3)
+    opt = tx.init(params)
+    tokens = jax.random.randint(jax.random.key(0), (batch, steps), 0, inputs)
+    labels = jax.random.randint(jax.random.key(1), (batch, steps), 0, 10)
+
+    def step(params, opt):
+        def loss_fn(p):
+            logits = nnx.merge(graphdef, p)(tokens)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt = tx.update(grads, opt, params)
+        return optax.apply_updates(params, updates), opt, loss
+
+    return step, (params, opt)
+
+
+def measure(label, batch, steps, hidden, inputs, repeats, **kw) -> dict:
+    step, args = make_step(label, batch, steps, hidden, inputs, **kw)
+    start = time.perf_counter()
+    compiled = jax.jit(step).lower(*args).compile()
+    compile_s = time.perf_counter() - start
+    seconds, _ = time_call(compiled, *args, repeats=repeats)
+    memory = compiled.memory_analysis()
+    return {"cell": label, "B": batch, "T": steps, "N": hidden, "step_s": seconds, "compile_s": compile_s,
+            "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None, **{k: str(v) for k, v in kw.items()}}
+
+
+def run_suite(names, repeats) -> list[dict]:
+    rows = []
+    for suite in names:
+        for shape, batch, steps, hidden, inputs, cells in SUITES[suite]:
+            reference = None
+            for label in cells:
+                row = measure(label, batch, steps, hidden, inputs, repeats)
+                row["shape"] = shape
+                if label == "gru":
+                    reference = row["step_s"]
+                row["vs_flax_gru"] = row["step_s"] / reference
+                rows.append(row)
+                print(f"{shape:14s} B={batch:<4d} T={steps:<4d} N={hidden:<5d} {label:20s} "
+                      f"{row['step_s'] * 1e3:9.1f} ms  x{row['vs_flax_gru']:.2f} GRU  "
+                      f"compile {row['compile_s']:.1f}s  temp {row['temp_mb']:.1f} MB", flush=True)
+    return rows
+
+
+def markdown(rows) -> str:
+    lines = ["| shape | B | T | N | cell | step ms | × Flax GRU | compile s | temp MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['shape']} | {r['B']} | {r['T']} | {r['N']} | {r['cell']} | {r['step_s'] * 1e3:.1f} | "
+                     f"{r['vs_flax_gru']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", nargs="+", default=["recall", "copying"], choices=[*SUITES, "all"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", help="write the rows to this JSON file")
+    args = parser.parse_args()
+    names = list(SUITES) if "all" in args.suite else args.suite
+    print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}, float32")
+    rows = run_suite(names, args.repeats)
+    print()
+    print(markdown(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

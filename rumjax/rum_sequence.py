@@ -1,0 +1,118 @@
+"""RUM over a whole sequence: input projections hoisted out of the scan, and a reversible λ = 1 backward.
+
+Shape legend: b = batch, t = time, x = input size, n = hidden size.
+
+`rum_sequence` equals scanning `rum_step` over time (tested), with two changes that only touch
+speed and memory:
+
+1. The input terms W_xτ x_t + b_τ, W_xu x_t + b_u and ε_t = W_xε x_t + b_ε do not depend on h, so
+   they are computed for every t as one (b·t, x) × (x, 3n) matrix product before the scan.
+2. For λ = 1 with ``reversible=True``, backpropagation does not store R_t for every step. R_t is
+   orthogonal and Rotation(ε, τ)ᵀ = Rotation(τ, ε), so
+
+       R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ = compose(R_t, τ_t, ε_t),
+
+   and the backward pass walks the sequence in reverse, recomputing R_{t−1} from R_t (τ_t and ε_t
+   are recomputed from the stored h_{t−1} and x_t) and applying each step's VJP. Memory: the
+   h_t (b, t, n) and one R (b, n, n), instead of t copies of R. Recomputation reuses the forward's
+   rounding in reverse, so gradients match the stored version to float tolerance while R_t stays
+   orthogonal (its drift is measured in benchmarks/rotation.py).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+from rumjax import rotation
+from rumjax.rum import RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, rum_inputs, rum_recurrence
+
+__all__ = ["rum_sequence"]
+
+
+def _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll):
+    def body(carry, inp):
+        return rum_recurrence(params, carry, inp, lam=lam, eta=eta, activation=activation, dtype=dtype,
+                              layer_norm=layer_norm)
+
+    return jax.lax.scan(body, carry, inputs, unroll=unroll)
+
+
+def rum_sequence(
+    params: RUMParams,
+    carry: RUMCarry,
+    xs: jax.Array,
+    *,
+    lam: int = 0,
+    eta: float | None = None,
+    activation=jax.nn.relu,
+    dtype=None,
+    layer_norm: RUMLayerNorm | None = None,
+    reversible: bool = False,
+    unroll: int = 1,
+) -> tuple[RUMCarry, jax.Array]:
+    """Run RUM over xs (b, t, x) from `carry`; returns (final carry, hs (b, t, n)).
+
+    `reversible` (λ = 1 only) recomputes R_{t−1} from R_t in the backward pass instead of storing
+    every R_t (see the module docstring).
+    """
+    inputs = rum_inputs(params, jnp.swapaxes(xs, 0, 1), dtype=dtype)  # (t, b, n) each, one matmul per term
+    if reversible and lam == 1:
+        carry, hs = _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, unroll)
+    else:
+        carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll)
+    return carry, jnp.swapaxes(hs, 0, 1)
+
+
+# ---------------------------------------------------------------------------- reversible λ = 1
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5, 7))
+def _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, unroll):
+    return _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, unroll)
+
+
+def _reversible_fwd(params, carry, inputs, eta, activation, dtype, layer_norm, unroll):
+    final, hs = _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, unroll)
+    h_prev = jnp.concatenate([carry.h[None], hs[:-1]], axis=0)  # (t, b, n) h_{t−1} for every step
+    return (final, hs), (params, inputs, h_prev, final.memory, layer_norm)
+
+
+def _reversible_bwd(eta, activation, dtype, unroll, residuals, cotangents):
+    params, inputs, h_prev, memory_last, layer_norm = residuals
+    g_final, g_hs = cotangents
+
+    def step(params, carry, inp, layer_norm):
+        return rum_recurrence(params, carry, inp, lam=1, eta=eta, activation=activation, dtype=dtype,
+                              layer_norm=layer_norm)
+
+    def body(state, xs):
+        memory, g_carry, g_params, g_ln = state
+        inp, h, g_y = xs
+        # τ_t and ε_t as the forward computed them, then R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ
+        dt = dtype or jnp.result_type(h, params.w_h_tau)
+        tau = (inp.x_tau + h.astype(dt) @ params.w_h_tau.astype(dt)).astype(h.dtype)
+        if layer_norm is not None:
+            from rumjax.rum import _layer_norm
+
+            tau = _layer_norm(tau, layer_norm.gain_tau, layer_norm.bias_tau)
+        eps = inp.eps.astype(h.dtype)
+        memory_prev = rotation.compose(memory, tau, eps)
+        _, vjp = jax.vjp(step, params, RUMCarry(h, memory_prev), inp, layer_norm)
+        gp, gc, gi, gl = vjp((g_carry, g_y))
+        g_params = jax.tree.map(jnp.add, g_params, gp)
+        g_ln = None if layer_norm is None else jax.tree.map(jnp.add, g_ln, gl)
+        return (memory_prev, gc, g_params, g_ln), gi
+
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    zeros_ln = None if layer_norm is None else jax.tree.map(jnp.zeros_like, layer_norm)
+    g_carry = RUMCarry(g_final.h, g_final.memory)
+    init = (memory_last, g_carry, zeros, zeros_ln)
+    (_, g_carry0, g_params, g_ln), g_inputs = jax.lax.scan(body, init, (inputs, h_prev, g_hs), reverse=True,
+                                                           unroll=unroll)
+    return g_params, g_carry0, g_inputs, g_ln
+
+
+_reversible.defvjp(_reversible_fwd, _reversible_bwd)
