@@ -1,0 +1,135 @@
+"""bAbI question answering v1.2 (Weston et al. 2015), paper §4.3 and appendix C: the data layer.
+
+Files: ``en`` (1k) and ``en-10k`` folders with ``qaN_<name>_{train,test}.txt``, and ``en-valid*``
+with ``qaN_{train,valid,test}.txt`` (plain or ``.gz``), under a local directory; missing files are
+extracted from the official archive (URL below). Format: ``ID text`` lines; a question line is
+``ID question<TAB>answer<TAB>supporting ids``; ID 1 starts a new story.
+
+As appendix C: words are tokenised, the story's sentences and the question are concatenated into
+one word sequence, and sequences are padded with the blank (id 0) at the beginning, so the
+question always ends at the last step, where the answer is read.
+
+The offline copy lacks ``en-10k/qa3_three-supporting-facts_train.txt`` (and ``en-valid-10k/qa3_train.txt``);
+``qa3_fallback="1k"`` trains task 3 on its 1k file (the first 1000 questions of the 10k one) instead
+of stopping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from tasks.data_files import DataError, checksums, fetch_archive, locate, open_text, verify
+
+__all__ = ["URL", "TASK_NAMES", "Example", "parse", "tokenize", "task_file", "load_task", "build_vocab", "vectorize"]
+
+URL = "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz"
+TASK_NAMES = {
+    1: "single-supporting-fact", 2: "two-supporting-facts", 3: "three-supporting-facts", 4: "two-arg-relations",
+    5: "three-arg-relations", 6: "yes-no-questions", 7: "counting", 8: "lists-sets", 9: "simple-negation",
+    10: "indefinite-knowledge", 11: "basic-coreference", 12: "conjunction", 13: "compound-coreference",
+    14: "time-reasoning", 15: "basic-deduction", 16: "basic-induction", 17: "positional-reasoning",
+    18: "size-reasoning", 19: "path-finding", 20: "agents-motivations",
+}
+SIZES = {"1k": "en", "10k": "en-10k"}
+BLANK = "<blank>"
+
+
+class Example(NamedTuple):
+    story: list[list[str]]  # tokenised sentences before the question
+    question: list[str]
+    answer: str
+    supporting: list[int]  # line ids of the supporting facts
+
+
+def tokenize(sentence: str) -> list[str]:
+    """Lower-case words; the final ``.`` or ``?`` is dropped."""
+    return re.findall(r"[a-z0-9,']+", sentence.lower())
+
+
+def parse(lines) -> list[Example]:
+    """The questions of a bAbI file, each with the story up to it."""
+    examples, story = [], []
+    ids: dict[int, int] = {}
+    for raw in lines:
+        line = raw.rstrip("\n")
+        if not line.strip():
+            continue
+        number, text = line.split(" ", 1)
+        number = int(number)
+        if number == 1:
+            story, ids = [], {}
+        if "\t" in text:
+            question, answer, support = text.split("\t")
+            examples.append(Example([list(s) for s in story], tokenize(question), answer.strip(),
+                                    [int(s) for s in support.split()]))
+        else:
+            ids[number] = len(story)
+            story.append(tokenize(text))
+    return examples
+
+
+def task_file(task: int, size: str, split: str) -> str:
+    """The file name of a task, size ("1k"/"10k") and split ("train"/"valid"/"test") in the v1.2 archive."""
+    if task not in TASK_NAMES:
+        raise ValueError(f"bAbI task must be 1..20, got {task!r}.")
+    if size not in SIZES:
+        raise ValueError(f"bAbI size must be one of {list(SIZES)}, got {size!r}.")
+    if split == "valid":
+        return f"{SIZES[size].replace('en', 'en-valid')}/qa{task}_{split}.txt"
+    if split not in ("train", "test"):
+        raise ValueError(f"bAbI split must be train, valid or test, got {split!r}.")
+    return f"{SIZES[size]}/qa{task}_{TASK_NAMES[task]}_{split}.txt"
+
+
+def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool = True,
+              qa3_fallback: str = "error") -> list[Example]:
+    """Parse one task file, checked against its checksum; see the module docstring for qa3 at 10k."""
+    name = task_file(task, size, split)
+    path = locate(data_dir, name)
+    if path is None and download:
+        try:
+            fetch_archive(URL, data_dir, {f"tasks_1-20_v1-2/{name}": name.replace("/", os.sep)})
+        except DataError:
+            pass
+        path = locate(data_dir, name)
+    if path is None:
+        if task == 3 and size == "10k" and split == "train" and qa3_fallback == "1k":
+            warnings.warn(f"{name} is missing in {data_dir}; task 3 trains on its 1k file instead (qa3_fallback='1k').")
+            return load_task(data_dir, task, "1k", split, download=download)
+        hint = (" Set qa3_fallback='1k' to train task 3 on its 1k file instead." if task == 3 and size == "10k" else "")
+        raise DataError(f"{os.path.join(data_dir, name)} (or .gz) is missing; it is in {URL}.{hint}")
+    verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
+    with open_text(path) as f:
+        return parse(f)
+
+
+def build_vocab(examples: list[Example]) -> list[str]:
+    """The blank (id 0), then every word of stories, questions and answers, sorted."""
+    words = set()
+    for ex in examples:
+        for sentence in ex.story:
+            words.update(sentence)
+        words.update(ex.question)
+        words.add(ex.answer)
+    return [BLANK, *sorted(words)]
+
+
+def vectorize(examples: list[Example], vocab: list[str], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs (n, length) int32, answers (n,) int32): story words then question words, blank-padded in front.
+
+    Longer sequences keep their last `length` words (the question and the most recent sentences).
+    """
+    index = {w: i for i, w in enumerate(vocab)}
+    inputs = np.zeros((len(examples), length), np.int32)
+    answers = np.zeros((len(examples),), np.int32)
+    for i, ex in enumerate(examples):
+        words = [w for s in ex.story for w in s] + ex.question
+        ids = [index[w] for w in words][-length:]
+        inputs[i, length - len(ids):] = ids
+        answers[i] = index[ex.answer]
+    return inputs, answers

@@ -1,0 +1,134 @@
+"""The real-data layer: PTB characters and bAbI stories, checksums, missing files, download path.
+
+Uses ../shared/data when it is there; every test also runs on small files it writes itself.
+"""
+
+import gzip
+import io
+import os
+import tarfile
+
+import numpy as np
+import pytest
+
+from tasks import babi, ptb
+from tasks.data_files import DataError, fetch_archive, verify
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+needs_shared = pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data is not on this machine")
+
+PTB_SAMPLE = "".join(c + " " for c in "a_b_<unk>\n") + "".join(c + " " for c in "n_$_c\n")
+
+
+def test_ptb_tokens_vocab_and_tbptt():
+    tokens = ptb.char_tokens(PTB_SAMPLE)
+    assert tokens[:4] == ["a", "_", "b", "_"] and tokens[9] == "\n" and len(tokens) == 16
+    vocab = ptb.build_vocab(tokens)
+    ids = ptb.encode(tokens, vocab)
+    assert "".join(vocab[i] for i in ids) == "a_b_<unk>\nn_$_c\n"
+    stream = np.arange(103, dtype=np.int32)
+    batches = list(ptb.tbptt_batches(stream, batch_size=4, length=5))
+    assert len(batches) == (25 - 1) // 5
+    x0, y0 = batches[0]
+    x1, _ = batches[1]
+    np.testing.assert_array_equal(x0[1], [25, 26, 27, 28, 29])  # row 1 starts at token 25
+    np.testing.assert_array_equal(y0, x0 + 1)  # targets are the next tokens
+    np.testing.assert_array_equal(x1[:, 0], x0[:, -1] + 1)  # the next batch continues each row
+    with pytest.raises(DataError, match="'%'"):
+        ptb.encode(["%"], vocab)
+
+
+def test_ptb_missing_and_corrupt_files_are_named(tmp_path):
+    with pytest.raises(DataError, match="ptb.char.valid.txt"):
+        ptb.load_split(str(tmp_path), "valid", download=False)
+    (tmp_path / "ptb.char.valid.txt").write_text(PTB_SAMPLE)
+    with pytest.raises(DataError, match="does not match the expected 2166"):
+        ptb.load_split(str(tmp_path), "valid", download=False)
+    with pytest.raises(ValueError, match="valid: train, valid, test"):
+        ptb.load_split(str(tmp_path), "dev")
+
+
+def test_download_path_extracts_members_from_an_archive(tmp_path):
+    payload = PTB_SAMPLE.encode()
+    archive = tmp_path / "simple-examples.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("./simple-examples/data/ptb.char.test.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    out = tmp_path / "data"
+    fetch_archive(archive.as_uri(), str(out), {"data/ptb.char.test.txt": "ptb.char.test.txt"})
+    assert (out / "ptb.char.test.txt").read_bytes() == payload
+    with pytest.raises(DataError, match="no member"):
+        fetch_archive(archive.as_uri(), str(out), {"data/nope.txt": "nope.txt"})
+    with pytest.raises(DataError, match="Could not download"):
+        fetch_archive((tmp_path / "absent.tgz").as_uri(), str(out), {"x": "x"})
+
+
+def test_gzip_and_blob_checksums(tmp_path):
+    path = tmp_path / "f.txt.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"hello\n")
+    verify(str(path), "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")  # sha256("hello\n")
+    verify(str(path), "blob:ce013625030ba8dba906f756967f9e9ca394464a")  # git hash-object of "hello\n"
+    with pytest.raises(DataError, match="blob"):
+        verify(str(path), "blob:0000")
+
+
+BABI_SAMPLE = """1 Mary moved to the bathroom.
+2 John went to the hallway.
+3 Where is Mary? \tbathroom\t1
+4 Daniel went back to the hallway.
+5 Where is Daniel?\thallway\t4
+1 Sandra took the apple there.
+2 What is Sandra carrying?\tapple\t1
+"""
+
+
+def test_babi_parse_and_vectorize():
+    examples = babi.parse(BABI_SAMPLE.splitlines(True))
+    assert len(examples) == 3
+    first, second, third = examples
+    assert first.story == [["mary", "moved", "to", "the", "bathroom"], ["john", "went", "to", "the", "hallway"]]
+    assert first.question == ["where", "is", "mary"] and first.answer == "bathroom" and first.supporting == [1]
+    assert len(second.story) == 3 and second.answer == "hallway"  # questions are not story sentences
+    assert third.story == [["sandra", "took", "the", "apple", "there"]]  # ID 1 starts a new story
+    vocab = babi.build_vocab(examples)
+    assert vocab[0] == babi.BLANK
+    inputs, answers = babi.vectorize(examples, vocab, length=12)
+    words = [vocab[i] for i in inputs[2]]
+    assert words == [babi.BLANK] * 3 + ["sandra", "took", "the", "apple", "there", "what", "is", "sandra", "carrying"]
+    assert vocab[answers[0]] == "bathroom"
+    inputs, _ = babi.vectorize(examples, vocab, length=4)  # too long: keep the question end
+    assert [vocab[i] for i in inputs[0]] == ["hallway", "where", "is", "mary"]
+
+
+def test_babi_file_names_and_errors(tmp_path):
+    assert babi.task_file(1, "10k", "train") == "en-10k/qa1_single-supporting-fact_train.txt"
+    assert babi.task_file(3, "10k", "valid") == "en-valid-10k/qa3_valid.txt"
+    with pytest.raises(ValueError, match="1..20"):
+        babi.task_file(21, "1k", "train")
+    with pytest.raises(DataError, match="qa1_single-supporting-fact_test.txt"):
+        babi.load_task(str(tmp_path), 1, "1k", "test", download=False)
+
+
+@needs_shared
+def test_shared_ptb_matches_its_published_counts():
+    root = os.path.join(SHARED, "ptb")
+    train = ptb.char_tokens(ptb.load_split(root, "train", download=False))
+    valid = ptb.char_tokens(ptb.load_split(root, "valid", download=False))
+    assert len(train) == 5_017_482 and len(valid) == 393_042  # chars incl. line ends (data README)
+    vocab = ptb.build_vocab(train)
+    assert len(vocab) == 50 and "\n" in vocab and "_" in vocab
+    ptb.encode(valid, vocab)  # valid uses only train symbols
+
+
+@needs_shared
+def test_shared_babi_tasks_and_the_missing_qa3(tmp_path):
+    root = os.path.join(SHARED, "babi", "tasks_1-20_v1-2")
+    assert len(babi.load_task(root, 1, "10k", "train", download=False)) == 10_000
+    assert len(babi.load_task(root, 20, "1k", "test", download=False)) == 1000
+    assert len(babi.load_task(root, 2, "10k", "valid", download=False)) == 1000
+    with pytest.raises(DataError, match="qa3_three-supporting-facts_train.txt.*qa3_fallback"):
+        babi.load_task(root, 3, "10k", "train", download=False)
+    with pytest.warns(UserWarning, match="1k file"):
+        assert len(babi.load_task(root, 3, "10k", "train", download=False, qa3_fallback="1k")) == 1000
