@@ -50,6 +50,7 @@ __all__ = [
     "rotate",
     "rotation_matrix",
     "compose",
+    "compose_apply",
 ]
 
 
@@ -155,3 +156,23 @@ def compose(m: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
     left_a = (cos - 1.0) * m_a + m_v  # (..., n) multiplies âᵀ
     left_v = -m_a - inv * m_v  # (..., n) multiplies vᵀ
     return m + left_a[..., :, None] * p.a_hat[..., None, :] + left_v[..., :, None] * p.v[..., None, :]
+
+
+def compose_apply(m: jax.Array, a: jax.Array, b: jax.Array, h: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(M·R(a, b), M·R(a, b)·h) reading M once: one batched product M·[â, v, h], then a rank-2 update.
+
+    (M R) h = M h + (M â)[(cos θ − 1)(â·h) − v·h] + (M v)[â·h − (v·h)/(1 + cos θ)]   by (*).
+    m: (..., n, n); a, b, h: (..., n). Returns ((..., n, n), (..., n)).
+    """
+    p = _plane(a, b)
+    q = jnp.stack([p.a_hat, p.v, h], axis=-1)  # (..., n, 3)
+    mq = jnp.einsum("...ij,...jk->...ik", m, q)  # (..., n, 3): M â, M v, M h in one pass over M
+    m_a, m_v, m_h = mq[..., 0], mq[..., 1], mq[..., 2]
+    cos = p.cos[..., None]
+    inv = p.inv_one_plus_cos[..., None]
+    left_a = (cos - 1.0) * m_a + m_v  # (..., n) multiplies âᵀ
+    left_v = -m_a - inv * m_v  # (..., n) multiplies vᵀ
+    new_m = m + left_a[..., :, None] * p.a_hat[..., None, :] + left_v[..., :, None] * p.v[..., None, :]
+    a_h = jnp.sum(p.a_hat * h, axis=-1, keepdims=True)
+    v_h = jnp.sum(p.v * h, axis=-1, keepdims=True)
+    return new_m, m_h + left_a * a_h + left_v * v_h

@@ -146,8 +146,7 @@ def rum_recurrence(
         if memory is None:
             raise ValueError(f"RUM with lam={lam} needs carry.memory of shape (batch, n, n), got None.")
         base = memory if lam == 1 else jnp.linalg.matrix_power(memory, lam)  # (b, n, n) R_{t−1}^λ
-        new_memory = rotation.compose(base, eps, tau)  # (b, n, n) R_t
-        r_h = jnp.einsum("...ij,...j->...i", new_memory, h_prev)  # (b, n)
+        new_memory, r_h = rotation.compose_apply(base, eps, tau, h_prev)  # R_t (b, n, n), R_t h_{t−1} (b, n)
     pre = eps + r_h
     if layer_norm is not None:
         pre = _layer_norm(pre, layer_norm.gain_c, layer_norm.bias_c)

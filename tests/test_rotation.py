@@ -162,3 +162,15 @@ def test_eq1_reference_sanity():
     r = rotation_eq1(a, b)
     np.testing.assert_allclose(r @ (a / np.linalg.norm(a)), b / np.linalg.norm(b), atol=1e-12)
     np.testing.assert_allclose(r.T @ r, np.eye(4), atol=1e-12)
+
+
+@pytest.mark.parametrize("batch,n", SHAPES)
+def test_compose_apply_matches_dense(x64, rng, batch, n):
+    from rumjax.rotation import compose_apply
+
+    a, b, h = rng.normal(size=(3, *batch, n))
+    m = rng.normal(size=(*batch, n, n))
+    r_ref = rotation_eq1_batched(a, b)
+    new_m, r_h = compose_apply(m, a, b, h)
+    np.testing.assert_allclose(new_m, m @ r_ref, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(r_h, np.einsum("...ij,...j->...i", m @ r_ref, h), atol=1e-10, rtol=0)
