@@ -245,7 +245,20 @@ def run_info(params, mesh) -> dict:
         "num_devices": len(devices),
         "cpu_count": os.cpu_count(),
         "jax_version": jax.__version__,
+        "git_commit": _git_commit(),
     }
+
+
+def _git_commit() -> str | None:
+    """The commit of the code that ran (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=os.path.dirname(os.path.abspath(__file__)))
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _check_finite(step: int, metrics: dict, last_saved: int | None, workdir: str) -> None:
