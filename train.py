@@ -244,6 +244,7 @@ def run_info(params, mesh) -> dict:
         "platform": devices[0].platform,
         "num_devices": len(devices),
         "cpu_count": os.cpu_count(),
+        "cpus_allowed": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "jax_version": jax.__version__,
         "git_commit": _git_commit(),
     }

@@ -8,8 +8,10 @@ The cell is RUM with λ = 1, η = None: the caption of Figure 4 says λ = 0 does
 The original code runs up to 100k iterations and validates every 2,000.
 Expected (paper, Table 1): RUM 100% at T = 30 and 50; LSTM 25.6% / 20.5%.
 
-``:cpu`` keeps the model (it is small) and evaluates on fewer examples, more often.
-RESULTS.md gives the steps and wall time to 99% measured on 2 CPU cores.
+``:cpu`` keeps the model (it is small) and evaluates on fewer examples, more often. Measured here
+(RESULTS.md, a 2-core CPU shared with other runs): at T = 30 RUM reaches 99% test accuracy after
+8000 steps (15 minutes) and 100% by 20000 steps (48 minutes); LSTM and GRU stay near 23%.
+Paper scale: not timed here (no accelerator).
 """
 
 from configs.common import apply_preset, base_config, parse_arg

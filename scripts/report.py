@@ -62,8 +62,11 @@ def hardware(run: dict) -> str:
     i = run["info"]
     if not i:
         return "?"
-    return f"{i['num_devices']}× {i['device_kind']} ({i['cpu_count']} cores)" if i["platform"] == "cpu" else (
-        f"{i['num_devices']}× {i['device_kind']}")
+    if i["platform"] != "cpu":
+        return f"{i['num_devices']}× {i['device_kind']}"
+    allowed = i.get("cpus_allowed")
+    cores = f"{allowed} of {i['cpu_count']} cores" if allowed else f"{i['cpu_count']} cores"
+    return f"CPU, {cores}"
 
 
 def command(name: str, runs_label: str) -> str:
@@ -181,6 +184,10 @@ def main() -> None:
         "(metrics.jsonl, config.json, run_info.json); do not edit by hand. Each row's command "
         f"reproduces it (`{args.runs_label}` is the folder of workdirs; a rerun resumes). "
         "`python -m scripts.experiments --list` prints every command.",
+        "",
+        "Wall times are those of the machine named in each row while it was shared: the CPU runs here "
+        "ran two or three at a time on a 2-core machine (most pinned to one core with `taskset`), so "
+        "they are upper bounds for a dedicated machine. Compare steps, not minutes, across rows.",
         "",
     ]
     lines += recall_section(args.runs, args.runs_label, args.figures)
