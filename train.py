@@ -95,7 +95,7 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
     for key in ("batch_size", "eval_batch_size"):
         if c[key] % n_dev:
             raise ValueError(f"config.{key}={c[key]} must be a multiple of the {n_dev} devices it is split over.")
-    if c.eval_size % c.eval_batch_size:
+    if not hasattr(TASKS[c.task], "eval_sets") and c.eval_size % c.eval_batch_size:  # synthetic eval sets
         raise ValueError(f"config.eval_size={c.eval_size} must be a multiple of eval_batch_size={c.eval_batch_size}.")
 
 
@@ -324,22 +324,30 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     eval_fn = jax.jit(partial(eval_step, graphdef, task))
     # constants logged beside the loss, e.g. the copying task's no-memory baseline
     reference = {"baseline_loss": task.baseline_loss} if hasattr(task, "baseline_loss") else {}
-    eval_key = jax.random.key(c.eval_seed)
-    eval_batches = [
-        jax.device_put(task.sample(jax.random.fold_in(eval_key, i), c.eval_batch_size), data_sharding)
-        for i in range(c.eval_size // c.eval_batch_size)
-    ]
+    if hasattr(task, "eval_sets"):  # real data: whole held-out splits, padded batches weighted 0
+        eval_sets = {name: [jax.device_put(b, data_sharding) for b in batches]
+                     for name, batches in task.eval_sets(c.eval_batch_size).items()}
+    else:  # synthetic: a fixed held-out set drawn from eval_seed
+        eval_key = jax.random.key(c.eval_seed)
+        eval_sets = {"test": [
+            jax.device_put(task.sample(jax.random.fold_in(eval_key, i), c.eval_batch_size), data_sharding)
+            for i in range(c.eval_size // c.eval_batch_size)
+        ]}
 
     def evaluate(params, step, wall, write=True):
-        totals = None
-        for batch in eval_batches:
-            sums = eval_fn(params, batch)
-            totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
-        metrics = {k: float(v) for k, v in means(jax.device_get(totals)).items()}
-        metrics.update(reference)
-        if write:
-            log.write(step, "test", wall, metrics)
-        return metrics
+        """Metrics of every held-out split; returns the test split's (the last one if none is named test)."""
+        results = {}
+        for name, batches in eval_sets.items():
+            totals = None
+            for batch in batches:
+                sums = eval_fn(params, batch)
+                totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+            metrics = {k: float(v) for k, v in means(jax.device_get(totals)).items()}
+            metrics.update(reference)
+            if write:
+                log.write(step, name, wall, metrics)
+            results[name] = metrics
+        return results.get("test", metrics)
 
     from tqdm import tqdm
 

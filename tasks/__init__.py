@@ -1,9 +1,10 @@
 """Tasks: each builds seeded batches and the sums its loss and metrics are made of."""
 
+from tasks.babi import BabiTask
 from tasks.copying import CopyingTask
 from tasks.recall import RecallTask
 
-TASKS = {"copying": CopyingTask, "recall": RecallTask}
+TASKS = {"copying": CopyingTask, "recall": RecallTask, "babi": BabiTask}
 
 
 def make_task(name: str, **options):
@@ -12,8 +13,8 @@ def make_task(name: str, **options):
         raise ValueError(f"Unknown task {name!r}; valid tasks: {', '.join(sorted(TASKS))}.")
     try:
         return TASKS[name](**options)
-    except TypeError as err:
+    except TypeError as err:  # an unknown or missing option
         raise ValueError(f"Task {name!r}: bad options {sorted(options)} ({err}).") from None
 
 
-__all__ = ["TASKS", "make_task", "CopyingTask", "RecallTask"]
+__all__ = ["TASKS", "make_task", "CopyingTask", "RecallTask", "BabiTask"]

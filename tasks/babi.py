@@ -87,8 +87,11 @@ def task_file(task: int, size: str, split: str) -> str:
 
 
 def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool = True,
-              qa3_fallback: str = "error") -> list[Example]:
-    """Parse one task file, checked against its checksum; see the module docstring for qa3 at 10k."""
+              qa3_fallback: str = "error", check: bool = True) -> list[Example]:
+    """Parse one task file, checked against its checksum (unless `check` is False, for hand-made
+    files); see the module docstring for qa3 at 10k."""
+    if qa3_fallback not in ("error", "1k"):
+        raise ValueError(f"babi: qa3_fallback must be 'error' or '1k', got {qa3_fallback!r}.")
     name = task_file(task, size, split)
     path = locate(data_dir, name)
     if path is None and download:
@@ -100,10 +103,11 @@ def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool
     if path is None:
         if task == 3 and size == "10k" and split == "train" and qa3_fallback == "1k":
             warnings.warn(f"{name} is missing in {data_dir}; task 3 trains on its 1k file instead (qa3_fallback='1k').")
-            return load_task(data_dir, task, "1k", split, download=download)
+            return load_task(data_dir, task, "1k", split, download=download, check=check)
         hint = (" Set qa3_fallback='1k' to train task 3 on its 1k file instead." if task == 3 and size == "10k" else "")
         raise DataError(f"{os.path.join(data_dir, name)} (or .gz) is missing; it is in {URL}.{hint}")
-    verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
+    if check:
+        verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
     with open_text(path) as f:
         return parse(f)
 
@@ -133,3 +137,66 @@ def vectorize(examples: list[Example], vocab: list[str], length: int) -> tuple[n
         inputs[i, length - len(ids):] = ids
         answers[i] = index[ex.answer]
     return inputs, answers
+
+
+class BabiTask:
+    """bAbI as a training task: one model on one task (or several jointly), answer read at the last step.
+
+    Train questions are split into train and validation (the last `valid_fraction` of each task's
+    train file, 10% as appendix C); the test set is the task's test file. Batches are drawn with
+    replacement from the device-resident train arrays inside jit, so an epoch is
+    ``len(train) / batch_size`` steps. The answer is predicted over the whole vocabulary.
+    """
+
+    readout = "last"
+
+    def __init__(self, data_dir: str, tasks: str = "1", size: str = "10k", valid_fraction: float = 0.1,
+                 max_length: int = 0, qa3_fallback: str = "error", download: bool = True, check: bool = True):
+        import jax.numpy as jnp
+
+        ids = [int(t) for t in str(tasks).split(",") if t.strip()]
+        if not ids or any(t not in TASK_NAMES for t in ids):
+            raise ValueError(f"babi: tasks must be a comma list of 1..20, got {tasks!r}.")
+        if not 0.0 <= valid_fraction < 1.0:
+            raise ValueError(f"babi: valid_fraction must be in [0, 1), got {valid_fraction}.")
+        splits = {"train": [], "valid": [], "test": []}
+        for t in ids:
+            train = load_task(data_dir, t, size, "train", download=download, qa3_fallback=qa3_fallback, check=check)
+            cut = len(train) - int(round(valid_fraction * len(train)))
+            splits["train"] += train[:cut]
+            splits["valid"] += train[cut:]
+            splits["test"] += load_task(data_dir, t, size, "test", download=download, check=check)
+        self.vocab = build_vocab([ex for part in splits.values() for ex in part])
+        longest = max(len([w for s in ex.story for w in s]) + len(ex.question) for part in splits.values()
+                      for ex in part)
+        self.seq_len = min(longest, max_length) if max_length else longest
+        self.vocab_size = self.num_classes = len(self.vocab)
+        arrays = {k: vectorize(v, self.vocab, self.seq_len) for k, v in splits.items() if v}
+        self.sizes = {k: len(v) for k, v in splits.items()}
+        self._train = tuple(jnp.asarray(a) for a in arrays["train"])
+        self._held_out = {k: arrays[k] for k in ("valid", "test") if k in arrays}
+
+    def sample(self, key, batch_size: int) -> dict:
+        import jax
+
+        idx = jax.random.randint(key, (batch_size,), 0, self._train[0].shape[0])
+        return {"inputs": self._train[0][idx], "targets": self._train[1][idx]}
+
+    def eval_sets(self, batch_size: int) -> dict[str, list[dict]]:
+        """{'valid': [...], 'test': [...]}: whole held-out splits in batches, the last padded with weight 0."""
+        out = {}
+        for name, (inputs, answers) in self._held_out.items():
+            n = len(answers)
+            padded = -(-n // batch_size) * batch_size
+            weights = np.zeros((padded,), np.float32)
+            weights[:n] = 1.0
+            inputs = np.concatenate([inputs, np.zeros((padded - n, inputs.shape[1]), np.int32)])
+            answers = np.concatenate([answers, np.zeros((padded - n,), np.int32)])
+            out[name] = [{"inputs": inputs[i : i + batch_size], "targets": answers[i : i + batch_size],
+                          "weights": weights[i : i + batch_size]} for i in range(0, padded, batch_size)]
+        return out
+
+    def metrics(self, logits, batch: dict) -> dict:
+        from tasks.metrics import classification_sums
+
+        return classification_sums(logits, batch["targets"], batch.get("weights"))
