@@ -12,6 +12,7 @@ The workdir receives config.json, metrics.jsonl, TensorBoard events (tb/) and ch
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -31,7 +32,7 @@ from jax.sharding import PartitionSpec as P
 from configs.common import OPTIMIZER_OPTIONS
 from rumjax.cells import CELL_OPTIONS, CELLS
 from rumjax.metric_log import MetricLog
-from rumjax.models import SequenceClassifier
+from rumjax.models import LanguageModel, SequenceClassifier
 from tasks import TASKS, make_task
 from tasks.metrics import means
 
@@ -45,6 +46,15 @@ class TrainState(NamedTuple):
     step: jax.Array  # () int32
     params: nnx.State  # the model's nnx.Param leaves
     opt_state: Any
+
+
+class StreamState(NamedTuple):
+    """TrainState of a stream task (truncated BPTT): the recurrent carry goes on to the next batch."""
+
+    step: jax.Array
+    params: nnx.State
+    opt_state: Any
+    carry: Any
 
 
 # ---------------------------------------------------------------------------- config
@@ -110,7 +120,15 @@ def build_task(c: ml_collections.ConfigDict):
     return make_task(c.task, **c.task_options.to_dict())
 
 
-def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier:
+def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier | LanguageModel:
+    dtype = None if c.dtype == "float32" else DTYPES[c.dtype]
+    if getattr(task, "stream", False):
+        return LanguageModel(
+            vocab_size=task.vocab_size, cell=c.cell, hidden=c.hidden, embed_dim=c.embed_dim,
+            cell_options=cell_options(c), num_layers=c.num_layers, zoneout_cell=c.zoneout_cell,
+            zoneout_hidden=c.zoneout_hidden, dropout=c.dropout, dtype=dtype, unroll=c.unroll, remat=c.remat,
+            rngs=nnx.Rngs(params=c.seed),
+        )
     return SequenceClassifier(
         vocab_size=task.vocab_size,
         num_classes=task.num_classes,
@@ -158,18 +176,25 @@ def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Arra
     """One optimiser step on `batch`; pure. Returns (new state, metrics)."""
 
     def loss_fn(params):
-        logits = nnx.merge(graphdef, params)(batch["inputs"], rng=rng)
+        model = nnx.merge(graphdef, params)
+        if isinstance(state, StreamState):
+            logits, carry = model(batch["inputs"], state.carry, rng=rng)
+        else:
+            logits, carry = model(batch["inputs"], rng=rng), None
         sums = task.metrics(logits, batch)
-        return sums["loss_sum"] / sums["count"], sums
+        return sums["loss_sum"] / sums["count"], (sums, carry)
 
-    (_, sums), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (_, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = means(sums)
     metrics["grad_norm"] = optax.tree.norm(grads)
     metrics["update_norm"] = optax.tree.norm(updates)
     metrics["param_norm"] = optax.tree.norm(params)
-    return TrainState(state.step + 1, params, opt_state), metrics
+    new = state._replace(step=state.step + 1, params=params, opt_state=opt_state)
+    if carry is not None:
+        new = new._replace(carry=jax.lax.stop_gradient(carry))
+    return new, metrics
 
 
 def eval_step(graphdef, task, params, batch: dict) -> dict:
@@ -204,6 +229,27 @@ class Checkpoints:
             item_names=("state", "meta"),
             options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
         )
+        self._best_dir = os.path.abspath(os.path.join(workdir, "best"))
+        self._best = None
+
+    @property
+    def best(self) -> ocp.CheckpointManager:
+        """The best-on-validation checkpoint (<workdir>/best, one kept), opened on first use."""
+        if self._best is None:
+            self._best = ocp.CheckpointManager(self._best_dir, item_names=("state", "meta"),
+                                               options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+        return self._best
+
+    def best_valid_loss(self) -> float:
+        if not os.path.isdir(self._best_dir) or self.best.latest_step() is None:
+            return math.inf
+        meta = self.best.restore(self.best.latest_step(), args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        return meta.meta["valid_loss"]
+
+    def save_best(self, state, meta: dict) -> None:
+        self.best.save(int(state.step), args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                                meta=ocp.args.JsonSave(meta)))
+        self.best.wait_until_finished()
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
@@ -230,6 +276,8 @@ class Checkpoints:
 
     def close(self) -> None:
         self.manager.close()
+        if self._best is not None:
+            self._best.close()
 
 
 # ---------------------------------------------------------------------------- loop
@@ -282,7 +330,11 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     tx = build_optimizer(c)
     mesh = make_mesh(c)
     replicated, data_sharding = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-    state = TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
+    stream = getattr(task, "stream", False)
+    if stream:  # truncated BPTT: the carry is part of the state, reset at every epoch start
+        state = StreamState(jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(c.batch_size))
+    else:
+        state = TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
     state = jax.device_put(state, replicated)
 
     ckpt = Checkpoints(workdir, c.keep_checkpoints)
@@ -314,17 +366,39 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
 
     key = jax.random.key(c.seed)
 
+    if stream:
+        rows = jax.device_put(task.rows("train", c.batch_size), data_sharding)  # (b, per_row), resident
+        per_epoch = task.num_batches("train", c.batch_size)
+
     @partial(jax.jit, donate_argnums=0)
-    def step_fn(state: TrainState):
+    def step_fn(state):
         step_key = jax.random.fold_in(key, state.step)
         data_key, rng = jax.random.split(step_key)
-        batch = jax.lax.with_sharding_constraint(task.sample(data_key, c.batch_size), data_sharding)
+        if stream:
+            index = state.step % per_epoch  # segment of the epoch; 0 starts a new one from a fresh carry
+            batch = task.batch_at(rows, index)
+            fresh = lambda: nnx.merge(graphdef, state.params).initial_carry(c.batch_size, rng=data_key)  # noqa
+            state = state._replace(carry=jax.lax.cond(index == 0, fresh, lambda: state.carry))
+        else:
+            batch = task.sample(data_key, c.batch_size)
+        batch = jax.lax.with_sharding_constraint(batch, data_sharding)
         return train_step(graphdef, tx, task, state, batch, rng)
 
     eval_fn = jax.jit(partial(eval_step, graphdef, task))
     # constants logged beside the loss, e.g. the copying task's no-memory baseline
     reference = {"baseline_loss": task.baseline_loss} if hasattr(task, "baseline_loss") else {}
-    if hasattr(task, "eval_sets"):  # real data: whole held-out splits, padded batches weighted 0
+    if stream:  # whole valid and test streams, the carry passed from segment to segment
+        eval_sets = {name: jax.device_put(task.rows(name, c.eval_batch_size), data_sharding)
+                     for name in ("valid", "test")}
+
+        @partial(jax.jit, static_argnums=4)
+        def stream_eval_fn(params, carry, rows, index, per_row):
+            model = nnx.merge(graphdef, params)
+            model.eval()
+            batch = task.batch_at(rows, index, per_row)
+            logits, carry = model(batch["inputs"], carry)
+            return task.metrics(logits, batch), carry
+    elif hasattr(task, "eval_sets"):  # real data: whole held-out splits, padded batches weighted 0
         eval_sets = {name: [jax.device_put(b, data_sharding) for b in batches]
                      for name, batches in task.eval_sets(c.eval_batch_size).items()}
     else:  # synthetic: a fixed held-out set drawn from eval_seed
@@ -339,15 +413,24 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         results = {}
         for name, batches in eval_sets.items():
             totals = None
-            for batch in batches:
-                sums = eval_fn(params, batch)
-                totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+            if stream:
+                carry = nnx.merge(graphdef, params).initial_carry(c.eval_batch_size)
+                per_row = task.row_length(name, c.eval_batch_size)
+                for index in range(task.num_batches(name, c.eval_batch_size)):
+                    sums, carry = stream_eval_fn(params, carry, batches, index, per_row)
+                    totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+            else:
+                for batch in batches:
+                    sums = eval_fn(params, batch)
+                    totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
             metrics = {k: float(v) for k, v in means(jax.device_get(totals)).items()}
             metrics.update(reference)
+            if stream:
+                metrics["bpc"] = metrics["loss"] / math.log(2)
             if write:
                 log.write(step, name, wall, metrics)
             results[name] = metrics
-        return results.get("test", metrics)
+        return results
 
     from tqdm import tqdm
 
@@ -357,6 +440,7 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     t_start = time.perf_counter()
     window_start, window_steps = t_start, 0
     eval_metrics: dict = {}
+    best_valid = ckpt.best_valid_loss()
 
     def wall() -> float:
         return wall_offset + time.perf_counter() - t_start
@@ -373,6 +457,8 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         mean["steps_per_sec"] = window_steps / max(now - window_start, 1e-9)
         mean["learning_rate"] = float(learning_rate_schedule(c)(step - 1))
         mean.update(reference)
+        if stream:
+            mean["bpc"] = mean["loss"] / math.log(2)
         log.write(step, "train", wall(), mean)
         bar.set_postfix(loss=f"{mean['loss']:.4f}", acc=f"{mean['accuracy']:.3f}",
                         sps=f"{mean['steps_per_sec']:.2f}", refresh=False)
@@ -388,8 +474,12 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
                 flush(step)
             if step % c.eval_every == 0 or step == c.num_steps:
                 flush(step)
-                eval_metrics = evaluate(state.params, step, wall())
+                results = evaluate(state.params, step, wall())
+                eval_metrics = results.get("test", next(iter(results.values())))
                 bar.write(f"step {step}: test " + " ".join(f"{k}={v:.4f}" for k, v in eval_metrics.items()))
+                if "valid" in results and results["valid"]["loss"] < best_valid:  # keep the best-on-valid model
+                    best_valid = results["valid"]["loss"]
+                    ckpt.save_best(state, {"step": step, "valid_loss": best_valid, "config": json.loads(c.to_json())})
             if step % c.checkpoint_every == 0 or step == c.num_steps:
                 flush(step)
                 ckpt.save(state, {"step": step, "wall_time": wall(), "config": json.loads(c.to_json())})
@@ -399,7 +489,8 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         log.close()
         ckpt.close()
     if not eval_metrics:  # resumed an already finished run: report, log nothing new
-        eval_metrics = evaluate(state.params, int(state.step), wall(), write=False)
+        results = evaluate(state.params, int(state.step), wall(), write=False)
+        eval_metrics = results.get("test", next(iter(results.values())))
     eval_metrics["train_step_compilations"] = step_fn._cache_size()
     return eval_metrics
 

@@ -42,6 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.num_layers = 1  # > 1 stacks copies of the cell
     c.zoneout_cell = 0.0  # zoneout rates (probability of keeping the old value); 0 turns it off
     c.zoneout_hidden = 0.0
+    c.dropout = 0.0  # non-recurrent dropout of language models (embedding and cell output)
     c.dtype = "float32"  # compute dtype of the cells' matrix products; the recurrent state stays float32
     c.unroll = 1
     c.remat = False

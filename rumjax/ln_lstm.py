@@ -54,8 +54,8 @@ class LNLSTMCell(nnx.RNNCellBase):
         return (c, h), h
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
-        zeros = jnp.zeros((*input_shape[:-1], self.hidden_features), jnp.float32)
-        return (zeros, zeros)
+        shape = (*input_shape[:-1], self.hidden_features)
+        return (jnp.zeros(shape, jnp.float32), jnp.zeros(shape, jnp.float32))  # two buffers: carries get donated
 
     @property
     def num_feature_axes(self) -> int:

@@ -10,10 +10,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rumjax.cells import make_cell
+from rumjax.fs_rnn import FSRNNCell
 from rumjax.stacked import StackedCell
 from rumjax.zoneout import ZoneoutCell
 
-__all__ = ["run_cell", "SequenceClassifier"]
+__all__ = ["run_cell", "build_cell", "SequenceClassifier", "LanguageModel"]
 
 READOUTS = ("all", "last")
 
@@ -44,6 +45,26 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
         body = jax.checkpoint(body)
     carry, ys = jax.lax.scan(body, carry, jnp.swapaxes(xs, 0, 1), unroll=unroll)  # ys: (t, b, n)
     return carry, jnp.swapaxes(ys, 0, 1)
+
+
+def build_cell(cell: str, in_features: int, hidden: int, *, cell_options: dict | None = None, num_layers: int = 1,
+               zoneout_cell: float = 0.0, zoneout_hidden: float = 0.0, dtype=None, rngs: nnx.Rngs):
+    """A registered cell, stacked `num_layers` deep, each layer wrapped in zoneout when a rate is > 0."""
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
+    cells = []
+    for layer in range(num_layers):
+        c = make_cell(cell, in_features if layer == 0 else hidden, hidden, rngs=rngs, dtype=dtype,
+                      **(cell_options or {}))
+        if zoneout_cell or zoneout_hidden:
+            zone = lambda inner: ZoneoutCell(inner, cell_rate=zoneout_cell, hidden_rate=zoneout_hidden)  # noqa: E731
+            if isinstance(c, FSRNNCell):  # zoneout acts on each fast and slow cell, as in the FS-RNN code
+                c.fast = nnx.List([zone(f) for f in c.fast])
+                c.slow = zone(c.slow)
+            else:
+                c = zone(c)
+        cells.append(c)
+    return cells[0] if num_layers == 1 else StackedCell(cells)
 
 
 class SequenceClassifier(nnx.Module):
@@ -78,16 +99,8 @@ class SequenceClassifier(nnx.Module):
         self.unroll = unroll
         self.remat = remat
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim else None
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
-        cells = []
-        for layer in range(num_layers):
-            in_features = (embed_dim or vocab_size) if layer == 0 else hidden
-            c = make_cell(cell, in_features, hidden, rngs=rngs, dtype=dtype, **(cell_options or {}))
-            if zoneout_cell or zoneout_hidden:
-                c = ZoneoutCell(c, cell_rate=zoneout_cell, hidden_rate=zoneout_hidden)
-            cells.append(c)
-        self.cell = cells[0] if num_layers == 1 else StackedCell(cells)
+        self.cell = build_cell(cell, embed_dim or vocab_size, hidden, cell_options=cell_options, num_layers=num_layers,
+                               zoneout_cell=zoneout_cell, zoneout_hidden=zoneout_hidden, dtype=dtype, rngs=rngs)
         self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 
     def __call__(self, tokens: jax.Array, *, rng: jax.Array | None = None) -> jax.Array:
@@ -99,3 +112,37 @@ class SequenceClassifier(nnx.Module):
         if self.readout == "last":
             hs = hs[:, -1]  # (b, n)
         return self.head(hs.astype(jnp.float32))
+
+
+class LanguageModel(nnx.Module):
+    """Next-token model with an explicit carry, for truncated BPTT:
+
+        tokens (b, t) → embedding (b, t, d) → dropout → cell scan from `carry` (b, t, n) → dropout → logits (b, t, v)
+
+    Returns (logits, final carry); the trainer passes the carry on to the next segment. Dropout is
+    the paper's non-recurrent dropout, on the embedding and on the cell's output; zoneout, the
+    recurrent one, wraps the cell (``zoneout_cell``, ``zoneout_hidden``).
+    """
+
+    def __init__(self, *, vocab_size: int, cell: str, hidden: int, embed_dim: int, cell_options: dict | None = None,
+                 num_layers: int = 1, zoneout_cell: float = 0.0, zoneout_hidden: float = 0.0, dropout: float = 0.0,
+                 dtype=None, unroll: int = 1, remat: bool = False, rngs: nnx.Rngs):
+        if embed_dim < 1:
+            raise ValueError(f"LanguageModel needs embed_dim >= 1, got {embed_dim}.")
+        self.embed = nnx.Embed(vocab_size, embed_dim, embedding_init=nnx.initializers.orthogonal(), rngs=rngs)
+        self.cell = build_cell(cell, embed_dim, hidden, cell_options=cell_options, num_layers=num_layers,
+                               zoneout_cell=zoneout_cell, zoneout_hidden=zoneout_hidden, dtype=dtype, rngs=rngs)
+        self.dropout = nnx.Dropout(dropout)
+        self.head = nnx.Linear(hidden, vocab_size, rngs=rngs)
+        self.embed_dim, self.unroll, self.remat = embed_dim, unroll, remat
+
+    def initial_carry(self, batch_size: int, rng: jax.Array | None = None):
+        key = jax.random.key(0) if rng is None else rng
+        return self.cell.initialize_carry((batch_size, self.embed_dim), rngs=nnx.Rngs(carry=key))
+
+    def __call__(self, tokens: jax.Array, carry, *, rng: jax.Array | None = None):
+        k_in, k_out = jax.random.split(jax.random.key(0) if rng is None else rng)
+        xs = self.dropout(self.embed(tokens), rngs=k_in)  # (b, t, d)
+        carry, hs = run_cell(self.cell, xs, carry=carry, unroll=self.unroll, remat=self.remat)  # (b, t, n)
+        hs = self.dropout(hs.astype(jnp.float32), rngs=k_out)
+        return self.head(hs), carry

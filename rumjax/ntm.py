@@ -90,13 +90,17 @@ class NTMCell(nnx.RNNCellBase):
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
         batch = tuple(input_shape[:-1])
-        zeros = jnp.zeros((*batch, self.hidden_features), jnp.float32)
-        first = jnp.zeros((*batch, self.slots), jnp.float32).at[..., 0].set(1.0)
+        def zeros():  # a new buffer for every leaf: carries get donated
+            return jnp.zeros((*batch, self.hidden_features), jnp.float32)
+
+        def first():
+            return jnp.zeros((*batch, self.slots), jnp.float32).at[..., 0].set(1.0)
+
         return NTMCarry(
-            (zeros, zeros),
+            (zeros(), zeros()),
             jnp.full((*batch, self.slots, self.width), 1e-6, jnp.float32),
-            first,
-            first,
+            first(),
+            first(),
             jnp.zeros((*batch, self.width), jnp.float32),
         )
 

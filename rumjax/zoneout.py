@@ -31,6 +31,8 @@ class ZoneoutCarry(NamedTuple):
 
 def hidden_state(carry):
     """The hidden state h of a carry: the carry itself, its field `h`, or the second member of (c, h)."""
+    if isinstance(carry, ZoneoutCarry):
+        return hidden_state(carry.inner)
     if hasattr(carry, "h"):
         return carry.h
     if isinstance(carry, tuple):

@@ -2,9 +2,10 @@
 
 from tasks.babi import BabiTask
 from tasks.copying import CopyingTask
+from tasks.ptb import PTBTask
 from tasks.recall import RecallTask
 
-TASKS = {"copying": CopyingTask, "recall": RecallTask, "babi": BabiTask}
+TASKS = {"copying": CopyingTask, "recall": RecallTask, "babi": BabiTask, "ptb": PTBTask}
 
 
 def make_task(name: str, **options):
@@ -17,4 +18,4 @@ def make_task(name: str, **options):
         raise ValueError(f"Task {name!r}: bad options {sorted(options)} ({err}).") from None
 
 
-__all__ = ["TASKS", "make_task", "CopyingTask", "RecallTask", "BabiTask"]
+__all__ = ["TASKS", "make_task", "CopyingTask", "RecallTask", "BabiTask", "PTBTask"]

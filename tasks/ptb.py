@@ -75,3 +75,80 @@ def tbptt_batches(ids: np.ndarray, batch_size: int, length: int):
     for i in range((per_row - 1) // length):
         start = i * length
         yield rows[:, start : start + length], rows[:, start + 1 : start + length + 1]
+
+
+class PTBTask:
+    """Character-level PTB as a training task: truncated BPTT over the train stream, state carried.
+
+    The train stream is cut into `batch_size` rows once (device-resident); step s reads batch
+    ``(s − 1) mod batches_per_epoch`` and the trainer resets the carry at each epoch start. Valid
+    and test are evaluated over their whole streams, cut into `eval_rows` rows, with the state
+    carried from one segment to the next. Metrics: cross-entropy in nats and bits per character.
+    """
+
+    readout = "all"
+    stream = True
+
+    def __init__(self, data_dir: str, seq_len: int = 150, download: bool = True, check: bool = True):
+        if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+            raise ValueError(f"ptb: seq_len must be a positive integer, got {seq_len!r}.")
+        self.seq_len = seq_len
+        tokens = {}
+        for split in SPLITS:
+            name = _name(split)
+            if not check:  # hand-made files: skip the published checksum
+                path = locate(data_dir, name)
+                if path is None:
+                    raise DataError(f"{os.path.join(data_dir, name)} (or .gz) is missing.")
+                with open_text(path) as f:
+                    tokens[split] = char_tokens(f.read())
+            else:
+                tokens[split] = char_tokens(load_split(data_dir, split, download=download))
+        self.vocab = build_vocab(tokens["train"])
+        self.vocab_size = self.num_classes = len(self.vocab)
+        self.ids = {split: encode(tokens[split], self.vocab) for split in SPLITS}
+
+    def rows(self, split: str, batch_size: int) -> np.ndarray:
+        """The stream of `split` cut into `batch_size` contiguous rows, (batch_size, columns).
+
+        Training ("train") keeps whole segments only. Evaluation splits are padded (with a weight of
+        0, see `batch_at`) to whole segments, so every character but the < batch_size left over by
+        the cut into rows is scored; with one row, all of them are.
+        """
+        ids = self.ids[split]
+        per_row = len(ids) // batch_size
+        if per_row < self.seq_len + 1:
+            raise ValueError(f"ptb {split}: {len(ids)} tokens are too few for {batch_size} rows of {self.seq_len}.")
+        rows = ids[: per_row * batch_size].reshape(batch_size, per_row)
+        if split == "train":
+            return rows
+        columns = self.num_batches(split, batch_size) * self.seq_len + 1
+        return np.pad(rows, ((0, 0), (0, columns - per_row)))
+
+    def num_batches(self, split: str, batch_size: int) -> int:
+        """Segments per pass: whole ones for train, all (the last padded) for valid and test."""
+        targets = len(self.ids[split]) // batch_size - 1  # next-character targets per row
+        return targets // self.seq_len if split == "train" else -(-targets // self.seq_len)
+
+    def batch_at(self, rows, index, per_row: int | None = None) -> dict:
+        """Segment `index` of `rows` (jittable): inputs (b, T), the next characters as targets, and
+        weights that are 0 past the row's `per_row` real characters (padding)."""
+        import jax
+        import jax.numpy as jnp
+
+        b = rows.shape[0]
+        window = jax.lax.dynamic_slice(rows, (0, index * self.seq_len), (b, self.seq_len + 1))
+        batch = {"inputs": window[:, :-1], "targets": window[:, 1:]}
+        if per_row is not None:
+            position = index * self.seq_len + jnp.arange(self.seq_len)  # column of each target's input
+            batch["weights"] = jnp.broadcast_to(position < per_row - 1, (b, self.seq_len)).astype(jnp.float32)
+        return batch
+
+    def row_length(self, split: str, batch_size: int) -> int:
+        """Real characters per row of `rows(split, batch_size)`."""
+        return len(self.ids[split]) // batch_size
+
+    def metrics(self, logits, batch: dict) -> dict:
+        from tasks.metrics import classification_sums
+
+        return classification_sums(logits, batch["targets"], batch.get("weights"))

@@ -173,3 +173,52 @@ def test_babi_trains_end_to_end_on_hand_made_files(tmp_path):
     # padded evaluation batches count only real questions
     sets = task.eval_sets(64)
     assert sum(float(b["weights"].sum()) for b in sets["test"]) == 100
+
+
+def _write_tiny_ptb(root):
+    """A periodic character stream, plus valid/test from the same source."""
+    root.mkdir(parents=True, exist_ok=True)
+    line = "the_cat_sat_on_the_mat\n"
+    for split, repeat in (("train", 300), ("valid", 40), ("test", 41)):
+        (root / f"ptb.char.{split}.txt").write_text("".join(ch + " " for ch in line * repeat))
+
+
+def test_ptb_eval_rows_cover_the_whole_stream(tmp_path):
+    _write_tiny_ptb(tmp_path)
+    task = ptb.PTBTask(str(tmp_path), seq_len=20, check=False)
+    rows = task.rows("valid", 4)
+    per_row = task.row_length("valid", 4)
+    total = 0.0
+    for i in range(task.num_batches("valid", 4)):
+        batch = task.batch_at(rows, i, per_row)
+        total += float(batch["weights"].sum())
+    assert total == 4 * (per_row - 1)  # every next-character target of every row, once
+
+
+def test_ptb_language_model_trains_with_carried_state(tmp_path):
+    import train
+    from configs import ptb_fsrum, ptb_rum
+    from rumjax.metric_log import read_metrics
+
+    _write_tiny_ptb(tmp_path / "data")
+    for name, module in (("rum", ptb_rum), ("fsrum", ptb_fsrum)):
+        c = module.get_config("cpu")
+        c.task_options.data_dir, c.task_options.check, c.task_options.download = str(tmp_path / "data"), False, False
+        c.task_options.seq_len = 20
+        c.hidden, c.embed_dim, c.batch_size, c.eval_batch_size = 16, 8, 8, 4
+        if name == "fsrum":
+            c.fs_rnn.slow_hidden = 12
+        c.num_steps, c.eval_every, c.checkpoint_every, c.log_every, c.num_devices, c.progress = 80, 40, 40, 10, 1, False
+        c.learning_rate = 1e-2
+        workdir = str(tmp_path / name)
+        result = train.train_and_evaluate(c, workdir)
+        valid = read_metrics(workdir, "valid")
+        assert [r["step"] for r in valid] == [40, 80]
+        train_bpc = [r["bpc"] for r in read_metrics(workdir, "train")]
+        assert train_bpc[-1] < 0.7 * train_bpc[0], (name, train_bpc)
+        assert result["bpc"] == pytest.approx(result["loss"] / np.log(2))
+        assert os.path.isdir(os.path.join(workdir, "best"))  # the best-on-validation model is kept
+        # resuming continues from the checkpoint, carry included
+        c.num_steps = 100
+        train.train_and_evaluate(c, workdir)
+        assert max(r["step"] for r in read_metrics(workdir, "train")) == 100

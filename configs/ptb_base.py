@@ -1,0 +1,51 @@
+"""Shared set-up of the character-level Penn Treebank experiments (paper §4.4, appendix D, Tables 5–7).
+
+Table 5, for every model: embedding 128, truncated BPTT length 150 with the state carried across
+batches, batch 128, Adam lr 0.002, global-norm clipping 1.0, layer norm in every cell,
+non-recurrent dropout 0.35, zoneout 0.5 (cell) and 0.1 (hidden). One epoch is 261 steps
+(5,017,482 training characters in 128 rows of segments of 150). Evaluation: bits per character
+over the whole valid and test streams with the state carried (16 rows); the best-on-validation
+model is kept in <workdir>/best.
+
+The ``:cpu`` variants keep the architecture at a small size (embedding 32, 128 units, batch 32,
+T 50) for a run of well under an hour on 2 CPU cores.
+"""
+
+import os
+
+import ml_collections
+
+from configs.common import base_config
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "ptb")
+DATA_DIR = os.path.normpath(SHARED) if os.path.isdir(SHARED) else os.path.join("data", "ptb")
+STEPS_PER_EPOCH = 261  # (5,017,482 // 128 − 1) // 150
+
+
+def ptb_config(*, epochs: int, cpu: bool) -> ml_collections.ConfigDict:
+    c = base_config()
+    c.task = "ptb"
+    c.task_options = ml_collections.ConfigDict(dict(data_dir=DATA_DIR, seq_len=150, download=True, check=True))
+    c.embed_dim = 128
+    c.dropout = 0.35
+    c.zoneout_cell = 0.5
+    c.zoneout_hidden = 0.1
+    c.optimizer = "adam"
+    c.learning_rate = 0.002
+    c.grad_clip = 1.0
+    c.batch_size = 128
+    c.num_steps = epochs * STEPS_PER_EPOCH
+    c.eval_every = STEPS_PER_EPOCH
+    c.eval_batch_size = 16
+    c.log_every = 50
+    c.checkpoint_every = STEPS_PER_EPOCH
+    if cpu:
+        c.embed_dim = 32
+        c.hidden = 128
+        c.batch_size = 32
+        c.task_options.seq_len = 50
+        c.num_steps = 3000  # 0.96 of an epoch: (5,017,482 // 32 − 1) // 50 = 3135 steps
+        c.eval_every = 1000
+        c.checkpoint_every = 500
+        c.eval_batch_size = 8
+    return c

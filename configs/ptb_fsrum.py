@@ -1,0 +1,28 @@
+"""FS-RUM-2 on character-level PTB (paper Tables 3, 5, 6 and 7): the paper's best model.
+
+Fast cells: two LN-LSTMs of 700; slow cell: RUM 1000, λ = 0, η = 1.0, layer norm; 360 epochs
+with the learning-rate pattern of Table 6 (0.002 for epochs 1–180, 1e-4 for 181–240, 1e-5 after).
+
+    python train.py --config=configs/ptb_fsrum.py --workdir=/tmp/ptb_fsrum          # paper scale
+    python train.py --config=configs/ptb_fsrum.py:cpu --workdir=/tmp/ptb_fsrum_cpu  # CPU scale
+Paper: 1.189 test BPC with 11.2M parameters (the count is checked in tests/test_models.py).
+Not yet run here.
+"""
+
+from configs.common import parse_arg
+from configs.ptb_base import STEPS_PER_EPOCH, ptb_config
+
+
+def get_config(arg=None):
+    cpu, _ = parse_arg(arg, {})
+    c = ptb_config(epochs=360, cpu=cpu)
+    c.cell = "fs_rnn"
+    c.hidden = 96 if cpu else 700
+    c.fs_rnn.fast_cell, c.fs_rnn.slow_cell, c.fs_rnn.num_fast = "ln_lstm", "rum", 2
+    c.fs_rnn.slow_hidden = 128 if cpu else 1000
+    c.fs_rnn.slow_lam, c.fs_rnn.slow_eta, c.fs_rnn.slow_layer_norm = 0, 1.0, True
+    if not cpu:
+        c.schedule = "piecewise"
+        c.lr_boundaries = (180 * STEPS_PER_EPOCH, 240 * STEPS_PER_EPOCH)
+        c.lr_values = (1e-4, 1e-5)
+    return c
