@@ -222,3 +222,25 @@ def test_ptb_language_model_trains_with_carried_state(tmp_path):
         c.num_steps = 100
         train.train_and_evaluate(c, workdir)
         assert max(r["step"] for r in read_metrics(workdir, "train")) == 100
+
+
+def test_sampling_from_a_trained_language_model(tmp_path):
+    import train
+    from configs import ptb_rum
+    from scripts import sample
+
+    _write_tiny_ptb(tmp_path / "data")
+    c = ptb_rum.get_config("cpu")
+    c.task_options.data_dir, c.task_options.check, c.task_options.download = str(tmp_path / "data"), False, False
+    c.task_options.seq_len = 20
+    c.hidden, c.embed_dim, c.batch_size, c.eval_batch_size = 32, 8, 8, 4
+    c.num_steps, c.eval_every, c.checkpoint_every, c.num_devices, c.progress = 150, 150, 150, 1, False
+    c.learning_rate, c.dropout, c.zoneout_hidden = 1e-2, 0.0, 0.0
+    train.train_and_evaluate(c, str(tmp_path / "run"))
+    _, task, model, which = sample.load(str(tmp_path / "run"))
+    assert which.startswith("best")
+    text = sample.sample(model, task, "the_", 60, temperature=0.5)
+    assert len(text) == 64 and set(text) <= set("the cat sat on mat\n")
+    assert "the cat" in text  # it learned the periodic line
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        sample.sample(model, task, "xyz", 5, 1.0)
