@@ -32,14 +32,16 @@ from jax.sharding import PartitionSpec as P
 from configs.common import OPTIMIZER_OPTIONS
 from rumjax.cells import CELL_OPTIONS, CELLS
 from rumjax.metric_log import MetricLog
+from rumjax.memn2n import MemN2N
 from rumjax.models import LanguageModel, SequenceClassifier
 from tasks import TASKS, make_task
 from tasks.metrics import means
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 SCHEDULES = ("constant", "piecewise")
+MODELS = ("rnn", "memn2n")  # rnn: a registered cell in a sequence model; memn2n: the attention baseline
 # Keys that fix the model's shapes: a resumed run must have the same values as its checkpoint.
-MODEL_KEYS = ("task", "task_options", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip")
+MODEL_KEYS = ("task", "task_options", "model", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip")
 
 
 class TrainState(NamedTuple):
@@ -84,6 +86,8 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError(f"config.cell={c.cell!r} is unknown; valid cells: {', '.join(sorted(CELLS))}.")
     if c.optimizer not in OPTIMIZER_OPTIONS:
         raise ValueError(f"config.optimizer={c.optimizer!r} is unknown; valid: {', '.join(OPTIMIZER_OPTIONS)}.")
+    if c.model not in MODELS:
+        raise ValueError(f"config.model={c.model!r} is unknown; valid: {', '.join(MODELS)}.")
     if c.dtype not in DTYPES:
         raise ValueError(f"config.dtype={c.dtype!r} is unknown; valid: {', '.join(DTYPES)}.")
     if c.schedule not in SCHEDULES:
@@ -122,6 +126,12 @@ def build_task(c: ml_collections.ConfigDict):
 
 def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier | LanguageModel:
     dtype = None if c.dtype == "float32" else DTYPES[c.dtype]
+    if c.model == "memn2n":
+        if getattr(task, "format", None) != "memory":
+            raise ValueError("config.model='memn2n' reads sentences: set config.task_options.format='memory' (bAbI).")
+        return MemN2N(vocab_size=task.vocab_size, embed_dim=c.embed_dim, hops=c.memn2n.hops,
+                      memory_size=task.memory_size, linear_start_steps=c.memn2n.linear_start_steps,
+                      rngs=nnx.Rngs(params=c.seed))
     if getattr(task, "stream", False):
         return LanguageModel(
             vocab_size=task.vocab_size, cell=c.cell, hidden=c.hidden, embed_dim=c.embed_dim,
@@ -180,7 +190,7 @@ def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Arra
         if isinstance(state, StreamState):
             logits, carry = model(batch["inputs"], state.carry, rng=rng)
         else:
-            logits, carry = model(batch["inputs"], rng=rng), None
+            logits, carry = model(batch["inputs"], rng=rng, step=state.step), None
         sums = task.metrics(logits, batch)
         return sums["loss_sum"] / sums["count"], (sums, carry)
 
@@ -197,10 +207,10 @@ def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Arra
     return new, metrics
 
 
-def eval_step(graphdef, task, params, batch: dict) -> dict:
+def eval_step(graphdef, task, params, batch: dict, step) -> dict:
     model = nnx.merge(graphdef, params)
     model.eval()  # zoneout and dropout use their expectations
-    return task.metrics(model(batch["inputs"]), batch)
+    return task.metrics(model(batch["inputs"], step=step), batch)
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -421,7 +431,7 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
                     totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
             else:
                 for batch in batches:
-                    sums = eval_fn(params, batch)
+                    sums = eval_fn(params, batch, step)
                     totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
             metrics = {k: float(v) for k, v in means(jax.device_get(totals)).items()}
             metrics.update(reference)

@@ -36,6 +36,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.task = "copying"
     c.task_options = ml_collections.ConfigDict()
     # model
+    c.model = "rnn"  # "rnn": `cell` in a sequence model; "memn2n": the memory network (bAbI)
+    c.memn2n = ml_collections.ConfigDict(dict(hops=3, linear_start_steps=0))
     c.cell = "rum"
     c.hidden = 128
     c.embed_dim = 0  # 0: one-hot inputs

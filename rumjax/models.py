@@ -103,7 +103,8 @@ class SequenceClassifier(nnx.Module):
                                zoneout_cell=zoneout_cell, zoneout_hidden=zoneout_hidden, dtype=dtype, rngs=rngs)
         self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 
-    def __call__(self, tokens: jax.Array, *, rng: jax.Array | None = None) -> jax.Array:
+    def __call__(self, tokens: jax.Array, *, rng: jax.Array | None = None, step=None) -> jax.Array:
+        """Logits of `tokens`; `step` (training progress) is unused here, as by every recurrent model."""
         if self.embed is None:
             xs = jax.nn.one_hot(tokens, self.vocab_size, dtype=jnp.float32)  # (b, t, v)
         else:

@@ -21,6 +21,8 @@ import re
 import warnings
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from tasks.data_files import DataError, checksums, fetch_archive, locate, open_text, verify
@@ -139,6 +141,21 @@ def vectorize(examples: list[Example], vocab: list[str], length: int) -> tuple[n
     return inputs, answers
 
 
+def vectorize_memory(examples: list[Example], vocab: list[str], memory_size: int, words: int):
+    """({'story': (n, memory_size, words), 'question': (n, words)}, answers (n,)) for MemN2N: the most
+    recent `memory_size` sentences, most recent first, nil-padded (id 0)."""
+    index = {w: i for i, w in enumerate(vocab)}
+    story = np.zeros((len(examples), memory_size, words), np.int32)
+    question = np.zeros((len(examples), words), np.int32)
+    answers = np.zeros((len(examples),), np.int32)
+    for n, ex in enumerate(examples):
+        for slot, sentence in enumerate(reversed(ex.story[-memory_size:])):
+            story[n, slot, : len(sentence)] = [index[w] for w in sentence]
+        question[n, : len(ex.question)] = [index[w] for w in ex.question]
+        answers[n] = index[ex.answer]
+    return {"story": story, "question": question}, answers
+
+
 class BabiTask:
     """bAbI as a training task: one model on one task (or several jointly), answer read at the last step.
 
@@ -151,14 +168,17 @@ class BabiTask:
     readout = "last"
 
     def __init__(self, data_dir: str, tasks: str = "1", size: str = "10k", valid_fraction: float = 0.1,
-                 max_length: int = 0, qa3_fallback: str = "error", download: bool = True, check: bool = True):
-        import jax.numpy as jnp
-
+                 max_length: int = 0, qa3_fallback: str = "error", download: bool = True, check: bool = True,
+                 format: str = "sequence", memory_size: int = 50):
         ids = [int(t) for t in str(tasks).split(",") if t.strip()]
         if not ids or any(t not in TASK_NAMES for t in ids):
             raise ValueError(f"babi: tasks must be a comma list of 1..20, got {tasks!r}.")
         if not 0.0 <= valid_fraction < 1.0:
             raise ValueError(f"babi: valid_fraction must be in [0, 1), got {valid_fraction}.")
+        if format not in ("sequence", "memory"):
+            raise ValueError(f"babi: format must be 'sequence' (one word sequence, for RNNs) or 'memory' "
+                             f"(sentences, for MemN2N), got {format!r}.")
+        self.format, self.memory_size = format, memory_size
         splits = {"train": [], "valid": [], "test": []}
         for t in ids:
             train = load_task(data_dir, t, size, "train", download=download, qa3_fallback=qa3_fallback, check=check)
@@ -171,16 +191,19 @@ class BabiTask:
                       for ex in part)
         self.seq_len = min(longest, max_length) if max_length else longest
         self.vocab_size = self.num_classes = len(self.vocab)
-        arrays = {k: vectorize(v, self.vocab, self.seq_len) for k, v in splits.items() if v}
+        if format == "memory":
+            words = max(len(s) for part in splits.values() for ex in part for s in [*ex.story, ex.question])
+            arrays = {k: vectorize_memory(v, self.vocab, memory_size, words) for k, v in splits.items() if v}
+        else:
+            arrays = {k: vectorize(v, self.vocab, self.seq_len) for k, v in splits.items() if v}
         self.sizes = {k: len(v) for k, v in splits.items()}
-        self._train = tuple(jnp.asarray(a) for a in arrays["train"])
+        self._train = jax.tree.map(jnp.asarray, arrays["train"])
         self._held_out = {k: arrays[k] for k in ("valid", "test") if k in arrays}
 
     def sample(self, key, batch_size: int) -> dict:
-        import jax
-
-        idx = jax.random.randint(key, (batch_size,), 0, self._train[0].shape[0])
-        return {"inputs": self._train[0][idx], "targets": self._train[1][idx]}
+        inputs, answers = self._train
+        idx = jax.random.randint(key, (batch_size,), 0, answers.shape[0])
+        return {"inputs": jax.tree.map(lambda a: a[idx], inputs), "targets": answers[idx]}
 
     def eval_sets(self, batch_size: int) -> dict[str, list[dict]]:
         """{'valid': [...], 'test': [...]}: whole held-out splits in batches, the last padded with weight 0."""
@@ -190,9 +213,11 @@ class BabiTask:
             padded = -(-n // batch_size) * batch_size
             weights = np.zeros((padded,), np.float32)
             weights[:n] = 1.0
-            inputs = np.concatenate([inputs, np.zeros((padded - n, inputs.shape[1]), np.int32)])
+            inputs = jax.tree.map(lambda a: np.concatenate([a, np.zeros((padded - n, *a.shape[1:]), np.int32)]),
+                                  inputs)
             answers = np.concatenate([answers, np.zeros((padded - n,), np.int32)])
-            out[name] = [{"inputs": inputs[i : i + batch_size], "targets": answers[i : i + batch_size],
+            out[name] = [{"inputs": jax.tree.map(lambda a: a[i : i + batch_size], inputs),
+                          "targets": answers[i : i + batch_size],
                           "weights": weights[i : i + batch_size]} for i in range(0, padded, batch_size)]
         return out
 

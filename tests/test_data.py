@@ -244,3 +244,50 @@ def test_sampling_from_a_trained_language_model(tmp_path):
     assert "the cat" in text  # it learned the periodic line
     with pytest.raises(ValueError, match="outside the vocabulary"):
         sample.sample(model, task, "xyz", 5, 1.0)
+
+
+def test_memn2n_one_hop_against_reference(rng):
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from rumjax.memn2n import MemN2N, position_encoding
+
+    pe = np.asarray(position_encoding(4, 3))
+    for j in range(1, 5):
+        for k in range(1, 4):
+            assert pe[j - 1, k - 1] == pytest.approx((1 - j / 4) - (k / 3) * (1 - 2 * j / 4))
+    model = MemN2N(vocab_size=7, embed_dim=3, hops=1, memory_size=2, rngs=nnx.Rngs(0))
+    story = np.array([[[1, 2, 0, 0], [3, 0, 0, 0]]])  # most recent sentence first
+    question = np.array([[4, 5, 6, 0]])
+    e, t = np.asarray(model.embed[...]), np.asarray(model.temporal[...])
+
+    def enc(table, words):
+        return sum(pe[j] * table[w] for j, w in enumerate(words) if w != 0)
+
+    u = enc(e[0], question[0])
+    m = np.stack([enc(e[0], s) + t[0, i] for i, s in enumerate(story[0])])
+    c = np.stack([enc(e[1], s) + t[1, i] for i, s in enumerate(story[0])])
+    p = np.exp(m @ u) / np.exp(m @ u).sum()
+    expected = (u + p @ c) @ e[1].T
+    got = model({"story": jnp.asarray(story), "question": jnp.asarray(question)})
+    np.testing.assert_allclose(got[0], expected, rtol=1e-5, atol=1e-6)
+    linear = MemN2N(vocab_size=7, embed_dim=3, hops=1, memory_size=2, linear_start_steps=10, rngs=nnx.Rngs(0))
+    got = linear({"story": jnp.asarray(story), "question": jnp.asarray(question)}, step=3)  # no softmax yet
+    np.testing.assert_allclose(got[0], (u + (m @ u) @ c) @ e[1].T, rtol=1e-5, atol=1e-6)
+
+
+def test_memn2n_trains_on_hand_made_babi(tmp_path):
+    import train
+    from configs import babi_memn2n
+    from rumjax.metric_log import read_metrics
+
+    _write_tiny_babi(tmp_path / "data")
+    c = babi_memn2n.get_config("cpu")
+    c.task_options.data_dir, c.task_options.download, c.task_options.check = str(tmp_path / "data"), False, False
+    c.task_options.size = "1k"
+    c.num_steps, c.eval_every, c.checkpoint_every, c.log_every = 120, 60, 60, 20
+    c.memn2n.linear_start_steps, c.lr_boundaries = 40, (1000, 2000, 3000)
+    c.eval_batch_size, c.num_devices, c.progress = 64, 1, False
+    result = train.train_and_evaluate(c, str(tmp_path / "run"))
+    assert result["accuracy"] > 0.6, result
+    assert [r["step"] for r in read_metrics(str(tmp_path / "run"), "valid")] == [60, 120]
