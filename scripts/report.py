@@ -169,6 +169,28 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
     return lines + [""] + figure_lines
 
 
+def ptb_section(runs_dir: str, runs_label: str) -> list[str]:
+    lines = ["## Character-level Penn Treebank (paper §4.4, Tables 3, 5–7)", ""]
+    path = os.path.join(runs_dir, "paper_scale.json")
+    if not os.path.exists(path):
+        return lines + ["No run yet.", ""]
+    rows = json.load(open(path))
+    lines += [
+        f"Paper-scale models built from their configs, with one training step each on the real training "
+        f"stream (`python -m scripts.paper_scale --json {runs_label}/paper_scale.json`). No PTB training "
+        "run has finished here yet.",
+        "",
+        "| config | parameters | paper | one step: loss (nats) | one step: seconds, with compile | device |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        loss = f"{r['loss']:.3f}" if "loss" in r else "–"
+        secs = f"{r['seconds']:.1f}" if "seconds" in r else "–"
+        lines.append(f"| `configs/{r['config']}.py` | {r['params'] / 1e6:.2f}M | {r['paper_params'] / 1e6:.1f}M | "
+                     f"{loss} | {secs} | {r['device']} |")
+    return lines + [""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", required=True, help="folder holding the experiments' workdirs")
@@ -192,6 +214,7 @@ def main() -> None:
     ]
     lines += recall_section(args.runs, args.runs_label, args.figures)
     lines += copying_section(args.runs, args.runs_label, args.figures)
+    lines += ptb_section(args.runs, args.runs_label)
     with open(args.out, "w") as f:
         f.write("\n".join(lines).rstrip() + "\n")
     print(f"wrote {args.out} and figures in {args.figures}/")
