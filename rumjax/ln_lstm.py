@@ -14,14 +14,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-__all__ = ["LNLSTMCell", "layer_norm"]
+from rumjax.layer_norm import layer_norm
+
+__all__ = ["LNLSTMCell"]
 
 
-def layer_norm(z, gain, bias, eps=1e-3):
-    """LN(z; α, β) = α ⊙ (z − μ)/√(s² + ε) + β over the last axis (per gate block when z is (..., k, n))."""
-    mu = jnp.mean(z, axis=-1, keepdims=True)
-    var = jnp.mean(jnp.square(z - mu), axis=-1, keepdims=True)
-    return (z - mu) * jax.lax.rsqrt(var + eps) * jnp.broadcast_to(gain, z.shape) + jnp.broadcast_to(bias, z.shape)
+EPS = 1e-3  # LN ε of the Fast-Slow RNN code
 
 
 class LNLSTMCell(nnx.RNNCellBase):
@@ -46,11 +44,11 @@ class LNLSTMCell(nnx.RNNCellBase):
         dtype = self.dtype or h.dtype
         zx = (x.astype(dtype) @ self.w_x[...].astype(dtype)).astype(h.dtype).reshape(*x.shape[:-1], 4, n)
         zh = (h.astype(dtype) @ self.w_h[...].astype(dtype)).astype(h.dtype).reshape(*h.shape[:-1], 4, n)
-        z = layer_norm(zh, self.gain_h[...], self.bias_h[...]) + layer_norm(zx, self.gain_x[...], self.bias_x[...])
+        z = layer_norm(zh, self.gain_h[...], self.bias_h[...], EPS) + layer_norm(zx, self.gain_x[...], self.bias_x[...], EPS)
         z = z + jnp.broadcast_to(self.b[...], z.shape)
         f, i, o, g = (z[..., k, :] for k in range(4))
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-        h = jax.nn.sigmoid(o) * jnp.tanh(layer_norm(c, self.gain_c[...], self.bias_c[...]))
+        h = jax.nn.sigmoid(o) * jnp.tanh(layer_norm(c, self.gain_c[...], self.bias_c[...], EPS))
         return (c, h), h
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rumjax import rotation
+from rumjax.layer_norm import layer_norm as ln
 
 __all__ = ["RUMParams", "RUMCarry", "RUMLayerNorm", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step", "RUMCell"]
 
@@ -97,10 +98,14 @@ def rum_inputs(params: RUMParams, x: jax.Array, *, dtype=None) -> RUMInputs:
     )
 
 
-def _layer_norm(z, gain, bias, eps=1e-5):
-    mu = jnp.mean(z, axis=-1, keepdims=True)
-    var = jnp.mean(jnp.square(z - mu), axis=-1, keepdims=True)
-    return (z - mu) * jax.lax.rsqrt(var + eps) * jnp.broadcast_to(gain, z.shape) + jnp.broadcast_to(bias, z.shape)
+def memory_target(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype=None,
+                  layer_norm: RUMLayerNorm | None = None) -> jax.Array:
+    """τ_t = W_xτ x_t + W_hτ h_{t−1} + b_τ (then LN(τ) with `layer_norm`), in the dtype of h."""
+    dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
+    tau = (inputs.x_tau + h_prev.astype(dtype) @ params.w_h_tau.astype(dtype)).astype(h_prev.dtype)  # (b, n)
+    if layer_norm is not None:
+        tau = ln(tau, layer_norm.gain_tau, layer_norm.bias_tau)
+    return tau
 
 
 def time_normalise(h: jax.Array, eta: float | None) -> jax.Array:
@@ -134,9 +139,7 @@ def rum_recurrence(
     state_dtype = h_prev.dtype
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
     h_c = h_prev.astype(dtype)
-    tau = (inputs.x_tau + h_c @ params.w_h_tau.astype(dtype)).astype(state_dtype)  # (b, n)
-    if layer_norm is not None:
-        tau = _layer_norm(tau, layer_norm.gain_tau, layer_norm.bias_tau)
+    tau = memory_target(params, h_prev, inputs, dtype, layer_norm)  # (b, n)
     u = jax.nn.sigmoid((inputs.x_u + h_c @ params.w_h_u.astype(dtype)).astype(state_dtype))  # (b, n)
     eps = inputs.eps.astype(state_dtype)  # (b, n)
     if lam == 0:
@@ -149,7 +152,7 @@ def rum_recurrence(
         new_memory, r_h = rotation.compose_apply(base, eps, tau, h_prev)  # R_t (b, n, n), R_t h_{t−1} (b, n)
     pre = eps + r_h
     if layer_norm is not None:
-        pre = _layer_norm(pre, layer_norm.gain_c, layer_norm.bias_c)
+        pre = ln(pre, layer_norm.gain_c, layer_norm.bias_c)
     h_tilde = activation(pre)
     h_new = time_normalise(u * h_prev + (1.0 - u) * h_tilde, eta)
     return RUMCarry(h_new, new_memory), h_new

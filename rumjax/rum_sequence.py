@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.rum import RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, rum_inputs, rum_recurrence
+from rumjax.rum import RUMCarry, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence
 
 __all__ = ["rum_sequence"]
 
@@ -92,12 +92,7 @@ def _reversible_bwd(eta, activation, dtype, unroll, residuals, cotangents):
         memory, g_carry, g_params, g_ln = state
         inp, h, g_y = xs
         # τ_t and ε_t as the forward computed them, then R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ
-        dt = dtype or jnp.result_type(h, params.w_h_tau)
-        tau = (inp.x_tau + h.astype(dt) @ params.w_h_tau.astype(dt)).astype(h.dtype)
-        if layer_norm is not None:
-            from rumjax.rum import _layer_norm
-
-            tau = _layer_norm(tau, layer_norm.gain_tau, layer_norm.bias_tau)
+        tau = memory_target(params, h, inp, dtype, layer_norm)
         eps = inp.eps.astype(h.dtype)
         memory_prev = rotation.compose(memory, tau, eps)
         _, vjp = jax.vjp(step, params, RUMCarry(h, memory_prev), inp, layer_norm)
