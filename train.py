@@ -113,6 +113,23 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError(f"config.eval_size={c.eval_size} must be a multiple of eval_batch_size={c.eval_batch_size}.")
 
 
+def load_config(path: str) -> ml_collections.ConfigDict:
+    """A run's saved config.json over today's defaults, so runs saved before a key existed still load."""
+    from configs.common import base_config
+
+    def merge(base, saved):
+        for key, value in saved.items():
+            if isinstance(value, dict) and key in base and isinstance(base[key], ml_collections.ConfigDict):
+                merge(base[key], value)
+            else:
+                base[key] = tuple(value) if isinstance(value, list) else value
+
+    config = base_config()
+    with open(path) as f:
+        merge(config, json.load(f))
+    return config
+
+
 def cell_options(c: ml_collections.ConfigDict) -> dict:
     return {k: c[c.cell][k] for k in CELL_OPTIONS[c.cell]}
 

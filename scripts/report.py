@@ -163,10 +163,60 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
             plot_curves(runs, "accuracy", "test accuracy", f"Associative Recall, T = {length}, N_h = 50", path,
                         hline=0.1, hline_label="chance")
             figure_lines += [f"![recall T={length}]({path})", ""]
+    heat = kernel_heatmap(runs_dir, "recall30_rum", "RUM λ=1, recall T = 30", os.path.join(figures, "kernel_recall30.png"))
+    if heat:
+        figure_lines += ["The kernel W_hτ that generates the target memory τ (paper Figure 3a shows it for T = 50):",
+                         "", heat, ""]
     lines += ["", "The paper's Table 1 (validation accuracy at convergence):", "",
               "| model | T = 30 | T = 50 | params |", "|---|---|---|---|"]
     lines += [f"| {m} | {a} | {b} | {p} |" for m, (a, b, p) in PAPER_TABLE1.items()]
     return lines + [""] + figure_lines
+
+
+def load_params(workdir: str):
+    """The parameters of a run's latest checkpoint, as an nnx.State (restored into its own config's model)."""
+    import jax.numpy as jnp
+    import orbax.checkpoint as ocp
+    from flax import nnx
+
+    import train
+
+    config = train.load_config(os.path.join(workdir, "config.json"))
+    task = train.build_task(config)
+    _, params = nnx.split(train.build_model(config, task), nnx.Param)
+    target = train.TrainState(jnp.zeros((), jnp.int32), params, train.build_optimizer(config).init(params))
+    manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), item_names=("state", "meta"))
+    state = manager.restore(manager.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
+    manager.close()
+    return state.params, manager.latest_step()
+
+
+def kernel_heatmap(runs_dir: str, name: str, title: str, path: str) -> str | None:
+    """A temperature map of W_hτ (the kernel generating the memory target τ) of a trained RUM, as Figure 3."""
+    workdir = os.path.join(runs_dir, name)
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    params, step = load_params(workdir)
+    w = np.asarray(params["cell"]["w_h_tau"][...])
+    fig, ax = plt.subplots(figsize=(4.2, 3.6), dpi=100)
+    lim = float(np.max(np.abs(w)))
+    im = ax.imshow(w.T, cmap="coolwarm", vmin=-lim, vmax=lim)  # rows: τ units, columns: h units
+    ax.set_title(f"{title}\nW_hτ after {step} steps", fontsize=9)
+    ax.set_xlabel("h_{t−1} unit")
+    ax.set_ylabel("τ unit")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    diag = float(np.mean(np.abs(np.diag(w))))
+    off = float(np.mean(np.abs(w - np.diag(np.diag(w)))))
+    return f"![{title}]({path})\n\nmean |diagonal| {diag:.3f} against mean |off-diagonal| {off:.3f}."
 
 
 def ptb_section(runs_dir: str, runs_label: str) -> list[str]:

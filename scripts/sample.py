@@ -10,12 +10,10 @@ at `temperature`, carrying the recurrent state. Word boundaries ``_`` print as s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import orbax.checkpoint as ocp
 from flax import nnx
 
@@ -24,8 +22,7 @@ import train
 
 def load(workdir: str):
     """(config, task, model with the saved parameters) of a finished or running PTB run."""
-    with open(os.path.join(workdir, "config.json")) as f:
-        config = ml_collections.ConfigDict(json.load(f))
+    config = train.load_config(os.path.join(workdir, "config.json"))
     task = train.build_task(config)
     if not getattr(task, "stream", False):
         raise ValueError(f"{workdir} is a {config.task!r} run; sampling needs a language-model (ptb) run.")

@@ -168,3 +168,13 @@ def test_nan_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     # the kept checkpoint still resumes
     result = train.train_and_evaluate(tiny_config(num_steps=12), str(tmp_path))
     assert np.isfinite(result["loss"])
+
+
+def test_load_config_fills_keys_added_after_a_run_was_saved(tmp_path):
+    saved = json.loads(tiny_config().to_json())
+    del saved["num_layers"], saved["rum"]["layer_norm"]  # as in a run saved by an older version
+    saved["hidden"] = 7
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    c = train.load_config(str(tmp_path / "config.json"))
+    assert c.hidden == 7 and c.num_layers == 1 and c.rum.layer_norm is False
+    assert c.task_options.delay == 5
