@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-__all__ = ["EUNNLayout", "tunable_layout", "fft_layout", "eunn_apply", "eunn_matrix", "mod_relu", "EUNNCell"]
+__all__ = ["EUNNLayout", "tunable_layout", "fft_layout", "eunn_apply", "eunn_matrix", "mod_relu", "EUNN", "EUNNCell"]
 
 
 class EUNNLayout(NamedTuple):
@@ -117,8 +117,26 @@ def _uniform(scale):
     return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -scale, scale)
 
 
+class EUNN(nnx.Module):
+    """The orthogonal W of a real EUNN as a module: angles θ ~ U(−π, π) (the authors' init), W h in O(L·N)."""
+
+    def __init__(self, n: int, *, capacity: int = 2, fft: bool = False, param_dtype=jnp.float32, rngs: nnx.Rngs):
+        self.n, self.capacity, self.fft = n, capacity, fft
+        self.theta = nnx.Param(_uniform(math.pi)(rngs.params(), (self.layout.num_angles,), param_dtype))
+
+    @property
+    def layout(self) -> EUNNLayout:
+        return make_layout(self.n, self.capacity, self.fft)
+
+    def __call__(self, h: jax.Array) -> jax.Array:
+        return eunn_apply(self.theta[...], self.layout, h)
+
+    def matrix(self) -> jax.Array:
+        return eunn_matrix(self.theta[...], self.layout)
+
+
 class EUNNCell(nnx.RNNCellBase):
-    """EUNN-RNN: h_t = modReLU(W h_{t−1} + U x_t; b), W orthogonal from `theta` (real EUNN).
+    """EUNN-RNN: h_t = modReLU(W h_{t−1} + U x_t; b), W orthogonal (`EUNN`, attribute `w`).
 
     Options: capacity (tunable layers, default 2), fft (FFT layout instead; N a power of 2).
     Initialisation as the authors' code: θ ~ U(−π, π), U ~ U(−0.01, 0.01), b = 0.01.
@@ -127,19 +145,14 @@ class EUNNCell(nnx.RNNCellBase):
     def __init__(self, in_features, hidden_features, *, capacity=2, fft=False, dtype=None,
                  param_dtype=jnp.float32, rngs: nnx.Rngs):
         self.hidden_features = hidden_features
-        self.capacity, self.fft = capacity, fft
         self.dtype = dtype
-        self.theta = nnx.Param(_uniform(math.pi)(rngs.params(), (self.layout.num_angles,), param_dtype))
+        self.w = EUNN(hidden_features, capacity=capacity, fft=fft, param_dtype=param_dtype, rngs=rngs)
         self.w_x = nnx.Param(_uniform(0.01)(rngs.params(), (in_features, hidden_features), param_dtype))
         self.b = nnx.Param(jnp.full((hidden_features,), 0.01, param_dtype))
 
-    @property
-    def layout(self) -> EUNNLayout:
-        return make_layout(self.hidden_features, self.capacity, self.fft)
-
     def __call__(self, h, x):  # type: ignore[override]
         dtype = self.dtype or h.dtype
-        z = eunn_apply(self.theta[...], self.layout, h) + (x.astype(dtype) @ self.w_x[...].astype(dtype)).astype(h.dtype)
+        z = self.w(h) + (x.astype(dtype) @ self.w_x[...].astype(dtype)).astype(h.dtype)
         h = mod_relu(z, jnp.broadcast_to(self.b[...], z.shape))
         return h, h
 

@@ -4,10 +4,10 @@ Equations as in shared/papers/baselines.md §3.1 (names: V recurrent, X input ke
 
     r_t = σ(V_r h_{t−1} + X_r x_t + b_r)                       reset gate       [v_r, x_r, b_r]
     z_t = σ(V_z h_{t−1} + X_z x_t + b_z)                       update gate      [v_z, x_z, b_z]
-    h̃_t = modReLU(r_t ⊙ (U_o h_{t−1}) + X_h x_t; b_h)          U_o orthogonal   [theta, x_h, b_h]
+    h̃_t = modReLU(r_t ⊙ (U_o h_{t−1}) + X_h x_t; b_h)          U_o orthogonal   [u_o.theta, x_h, b_h]
     h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t
 
-The reset gate multiplies the output of the orthogonal map. U_o is the real EUNN (`rumjax.eunn`),
+The reset gate multiplies the output of the orthogonal map. U_o is the real EUNN (`rumjax.eunn.EUNN`, attribute `u_o`),
 tunable with `capacity` layers (the RUM recall script used 2) or FFT style (`fft=True`).
 Initialisation as the authors' code: X_·, V_r, V_z ~ U(−0.01, 0.01); b_r = 2; b_h = 0.01;
 b_z = 0; θ ~ U(−π, π).
@@ -15,13 +15,11 @@ b_z = 0; θ ~ U(−π, π).
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rumjax.eunn import EUNNLayout, _uniform, eunn_apply, make_layout, mod_relu
+from rumjax.eunn import EUNN, _uniform, mod_relu
 
 __all__ = ["GORUCell"]
 
@@ -31,10 +29,9 @@ class GORUCell(nnx.RNNCellBase):
                  param_dtype=jnp.float32, rngs: nnx.Rngs):
         nx, nh = in_features, hidden_features
         self.hidden_features = nh
-        self.capacity, self.fft = capacity, fft
         self.dtype = dtype
         small = _uniform(0.01)
-        self.theta = nnx.Param(_uniform(math.pi)(rngs.params(), (self.layout.num_angles,), param_dtype))
+        self.u_o = EUNN(nh, capacity=capacity, fft=fft, param_dtype=param_dtype, rngs=rngs)
         self.x_r = nnx.Param(small(rngs.params(), (nx, nh), param_dtype))
         self.x_z = nnx.Param(small(rngs.params(), (nx, nh), param_dtype))
         self.x_h = nnx.Param(small(rngs.params(), (nx, nh), param_dtype))
@@ -43,10 +40,6 @@ class GORUCell(nnx.RNNCellBase):
         self.b_r = nnx.Param(jnp.full((nh,), 2.0, param_dtype))
         self.b_z = nnx.Param(jnp.zeros((nh,), param_dtype))
         self.b_h = nnx.Param(jnp.full((nh,), 0.01, param_dtype))
-
-    @property
-    def layout(self) -> EUNNLayout:
-        return make_layout(self.hidden_features, self.capacity, self.fft)
 
     def __call__(self, h, x):  # type: ignore[override]
         dtype = self.dtype or h.dtype
@@ -58,7 +51,7 @@ class GORUCell(nnx.RNNCellBase):
 
         r = jax.nn.sigmoid(lin(hc, self.v_r) + lin(xc, self.x_r, self.b_r))
         z = jax.nn.sigmoid(lin(hc, self.v_z) + lin(xc, self.x_z, self.b_z))
-        u_h = eunn_apply(self.theta[...], self.layout, h)  # (b, n) U_o h, in the state dtype
+        u_h = self.u_o(h)  # (b, n) U_o h, in the state dtype
         pre = r * u_h + lin(xc, self.x_h)
         h_tilde = mod_relu(pre, jnp.broadcast_to(self.b_h[...], pre.shape))
         h = z * h + (1.0 - z) * h_tilde

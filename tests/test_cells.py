@@ -66,7 +66,8 @@ def test_fft_eunn_is_the_product_of_butterfly_layers(x64, rng):
 def test_eunn_cell_step(x64, rng):
     cell = EUNNCell(3, 6, capacity=2, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
     h, x = rng.normal(size=(2, 6)), rng.normal(size=(2, 3))
-    w = np.asarray(eunn_matrix(cell.theta[...], cell.layout))
+    w = np.asarray(cell.w.matrix())
+    np.testing.assert_allclose(w, eunn_matrix(cell.w.theta[...], cell.w.layout))
     z = h @ w.T + x @ np.asarray(cell.w_x[...])
     expected = np.sign(z) * _relu(np.abs(z) + np.asarray(cell.b[...]))
     np.testing.assert_allclose(cell(jnp.asarray(h), jnp.asarray(x))[1], expected, atol=1e-12)
@@ -80,7 +81,7 @@ def test_goru_step(x64, rng):
     cell = GORUCell(4, 8, fft=True, param_dtype=jnp.float64, rngs=nnx.Rngs(1))
     p = _np(nnx.to_pure_dict(nnx.state(cell, nnx.Param)))
     h, x = rng.normal(size=(3, 8)), rng.normal(size=(3, 4))
-    u_o = np.asarray(eunn_matrix(cell.theta[...], cell.layout))
+    u_o = np.asarray(cell.u_o.matrix())
     r = sigmoid(h @ p["v_r"] + x @ p["x_r"] + p["b_r"])
     z = sigmoid(h @ p["v_z"] + x @ p["x_z"] + p["b_z"])
     pre = r * (h @ u_o.T) + x @ p["x_h"]
