@@ -77,6 +77,8 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
     for key in ("embed_dim", "num_devices", "seed", "eval_seed"):
         positive_int(key, allow_zero=True)
     positive_int("num_layers")
+    if not (isinstance(c.time_budget_s, (int, float)) and c.time_budget_s >= 0):
+        raise ValueError(f"config.time_budget_s must be >= 0 seconds (0: no limit), got {c.time_budget_s!r}.")
     for key in ("zoneout_cell", "zoneout_hidden"):
         if not (isinstance(c[key], (int, float)) and 0 <= c[key] < 1):
             raise ValueError(f"config.{key} must be in [0, 1), got {c[key]!r}.")
@@ -491,15 +493,17 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
                         sps=f"{mean['steps_per_sec']:.2f}", refresh=False)
         pending, window_start, window_steps = [], now, 0
 
+    out_of_time = c.time_budget_s > 0 and wall_offset >= c.time_budget_s  # a resumed run that used its budget
     try:
-        for step in range(start + 1, c.num_steps + 1):
+        for step in range(start + 1, (start if out_of_time else c.num_steps) + 1):
             state, metrics = step_fn(state)
             pending.append((step, metrics))
             window_steps += 1
             bar.update(1)
-            if step % c.log_every == 0 or step == c.num_steps:
+            final = step == c.num_steps or (c.time_budget_s > 0 and wall() >= c.time_budget_s)
+            if step % c.log_every == 0 or final:
                 flush(step)
-            if step % c.eval_every == 0 or step == c.num_steps:
+            if step % c.eval_every == 0 or final:
                 flush(step)
                 results = evaluate(state.params, step, wall())
                 eval_metrics = results.get("test", next(iter(results.values())))
@@ -507,10 +511,12 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
                 if "valid" in results and results["valid"]["loss"] < best_valid:  # keep the best-on-valid model
                     best_valid = results["valid"]["loss"]
                     ckpt.save_best(state, {"step": step, "valid_loss": best_valid, "config": json.loads(c.to_json())})
-            if step % c.checkpoint_every == 0 or step == c.num_steps:
+            if step % c.checkpoint_every == 0 or final:
                 flush(step)
                 ckpt.save(state, {"step": step, "wall_time": wall(), "config": json.loads(c.to_json())})
                 last_saved = step
+            if final:
+                break
     finally:
         bar.close()
         log.close()

@@ -61,6 +61,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.grad_clip = 0.0  # global-norm clipping; 0 turns it off
     c.batch_size = 128
     c.num_steps = 1000
+    c.time_budget_s = 0.0  # > 0: also stop (evaluate, save) once training has run this many seconds
     # evaluation on a fixed held-out set drawn from eval_seed
     c.eval_every = 500
     c.eval_size = 2000

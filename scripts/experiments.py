@@ -27,6 +27,9 @@ class Experiment(NamedTuple):
 
 RECALL_BUDGET_T30 = ("--config.num_steps=20000",)
 RECALL_BUDGET_T50 = ("--config.num_steps=30000",)
+# RUM at T = 50 was at 86% after the shared 30k budget and still rising: it continues to 60k so the
+# steps to 99% can be measured; the report compares every model at 30k and gives RUM's longer curve.
+RECALL_EXTENDED_T50 = ("--config.num_steps=60000",)
 
 EXPERIMENTS: dict[str, Experiment] = {
     # Copying Memory at CPU scale (T = 200, hidden 64, batch 64, 8000 steps), Figure 2's cells
@@ -39,7 +42,7 @@ EXPERIMENTS: dict[str, Experiment] = {
     "recall30_rum": Experiment("recall_t30", "RUM λ=1", "configs/recall.py:cpu", RECALL_BUDGET_T30),
     "recall30_lstm": Experiment("recall_t30", "LSTM", "configs/recall.py:cpu,lstm", RECALL_BUDGET_T30),
     "recall30_gru": Experiment("recall_t30", "GRU", "configs/recall.py:cpu,gru", RECALL_BUDGET_T30),
-    "recall50_rum": Experiment("recall_t50", "RUM λ=1", "configs/recall.py:cpu,t50", RECALL_BUDGET_T50),
+    "recall50_rum": Experiment("recall_t50", "RUM λ=1", "configs/recall.py:cpu,t50", RECALL_EXTENDED_T50),
     "recall50_lstm": Experiment("recall_t50", "LSTM", "configs/recall.py:cpu,t50,lstm", RECALL_BUDGET_T50),
     "recall50_gru": Experiment("recall_t50", "GRU", "configs/recall.py:cpu,t50,gru", RECALL_BUDGET_T50),
 }
@@ -51,6 +54,18 @@ for _length, _budget in ((30, RECALL_BUDGET_T30), (50, RECALL_BUDGET_T50)):
         EXPERIMENTS[f"recall{_length}_{_cell}"] = Experiment(
             f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget)
 
+# bAbI at CPU scale: the 1k training set of each task (10% held out), one model per task, 20 epochs
+# for the RNN cells (RUM 64 units) and MemN2N's own 100-epoch schedule (configs/babi*.py, ``:cpu``)
+for _task in range(1, 21):
+    EXPERIMENTS[f"babi_rum_qa{_task}"] = Experiment(
+        "babi_cpu", "RUM", "configs/babi.py:cpu", (f"--config.task_options.tasks={_task}",))
+    EXPERIMENTS[f"babi_memn2n_qa{_task}"] = Experiment(
+        "babi_cpu", "MemN2N", "configs/babi_memn2n.py:cpu", (f"--config.task_options.tasks={_task}",))
+# Character-level PTB at CPU scale: RUM 128 against an LN-LSTM of the same parameter count (92 units),
+# each trained for the same wall time on one core (time_budget_s) rather than the same steps
+PTB_CPU_BUDGET = ("--config.num_steps=1000000", "--config.time_budget_s=1500")
+EXPERIMENTS["ptb_cpu_rum"] = Experiment("ptb_cpu", "RUM 128 (λ=0, η=1.0, LN)", "configs/ptb_rum.py:cpu", PTB_CPU_BUDGET)
+EXPERIMENTS["ptb_cpu_lstm"] = Experiment("ptb_cpu", "LN-LSTM 92", "configs/ptb_lstm.py:cpu", PTB_CPU_BUDGET)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

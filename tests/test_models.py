@@ -35,6 +35,21 @@ def test_paper_scale_parameter_counts(kwargs, paper):
     assert abs(count - paper) / paper < 0.01, f"{count} parameters, the paper reports {paper:.3g}"
 
 
+@pytest.mark.parametrize("variant", [None, "cpu"])
+def test_ptb_lstm_control_has_the_parameters_of_its_rum(variant):
+    import train
+    from configs import ptb_lstm, ptb_rum
+
+    ptb = type("PTBShape", (), dict(stream=True, vocab_size=50))  # the model needs only these of the task
+
+    def count(c):
+        model = nnx.eval_shape(lambda: train.build_model(c, ptb))
+        return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+    rum, lstm = count(ptb_rum.get_config(variant)), count(ptb_lstm.get_config(variant))
+    assert abs(lstm - rum) / rum < 0.01, (lstm, rum)
+
+
 def test_embedding_and_last_step_readout():
     model = SequenceClassifier(vocab_size=11, num_classes=4, cell="rum", hidden=8, embed_dim=6, readout="last",
                                rngs=nnx.Rngs(0))

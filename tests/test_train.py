@@ -83,6 +83,19 @@ def test_resume_continues_the_same_loss_sequence(tmp_path):
     np.testing.assert_allclose([b[s] for s in range(11, 21)], [a[s] for s in range(11, 21)], rtol=1e-6)
 
 
+def test_time_budget_stops_with_an_evaluation_and_a_checkpoint(tmp_path):
+    c = tiny_config(num_steps=10**6, eval_every=10**6, checkpoint_every=10**6, time_budget_s=2.0)
+    train.train_and_evaluate(c, str(tmp_path))
+    records = read_metrics(tmp_path)
+    last = max(r["step"] for r in records if r["split"] == "train")
+    assert 1 <= last < 10**6
+    test = [r for r in records if r["split"] == "test"]
+    assert [r["step"] for r in test] == [last] and test[0]["wall_time"] >= 2.0
+    assert train.Checkpoints(str(tmp_path), 3).latest_step() == last
+    train.train_and_evaluate(c, str(tmp_path))  # resumed with the budget spent: no new step
+    assert max(r["step"] for r in read_metrics(tmp_path, "train")) == last
+
+
 def test_resume_refuses_a_different_model_or_optimizer(tmp_path):
     train.train_and_evaluate(tiny_config(num_steps=10), str(tmp_path))
     with pytest.raises(ValueError, match="hidden"):
