@@ -25,8 +25,9 @@ class Experiment(NamedTuple):
         return ["python", "train.py", f"--config={self.config}", f"--workdir={runs}/{name}", *self.overrides]
 
 
-RECALL_BUDGET_T30 = ("--config.num_steps=20000",)
-RECALL_BUDGET_T50 = ("--config.num_steps=30000",)
+RECALL_BUDGETS = {30: 20_000, 50: 30_000}  # steps every model of a length trains for
+RECALL_BUDGET_T30 = (f"--config.num_steps={RECALL_BUDGETS[30]}",)
+RECALL_BUDGET_T50 = (f"--config.num_steps={RECALL_BUDGETS[50]}",)
 # RUM at T = 50 was at 86% after the shared 30k budget and still rising: it continues to 60k so the
 # steps to 99% can be measured; the report compares every model at 30k and gives RUM's longer curve.
 RECALL_EXTENDED_T50 = ("--config.num_steps=60000",)

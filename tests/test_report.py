@@ -21,3 +21,39 @@ def test_report_reads_runs_back(tmp_path, monkeypatch):
     assert "| 30 | RUM λ=1 | | not run |" in text  # a run that does not exist is listed, not invented
     assert os.path.exists(figures / "copying_cpu.png")
     assert "## How to reproduce at paper scale" in text
+
+
+def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
+    from configs import babi as babi_config
+    from configs import ptb_rum
+    from tests.test_data import _write_tiny_babi, _write_tiny_ptb
+
+    runs = tmp_path / "runs"
+    _write_tiny_babi(tmp_path / "babi")
+    c = babi_config.get_config("cpu")
+    c.task_options.data_dir, c.task_options.download, c.task_options.check = str(tmp_path / "babi"), False, False
+    c.hidden, c.embed_dim, c.num_steps, c.eval_every, c.log_every = 16, 8, 20, 10, 10
+    c.eval_batch_size, c.num_devices, c.progress = 64, 1, False
+    train.train_and_evaluate(c, str(runs / "babi_rum_qa1"))
+    _write_tiny_ptb(tmp_path / "ptb")
+    p = ptb_rum.get_config("cpu")
+    p.task_options.data_dir, p.task_options.check, p.task_options.download = str(tmp_path / "ptb"), False, False
+    p.task_options.seq_len, p.hidden, p.embed_dim, p.batch_size, p.eval_batch_size = 20, 16, 8, 8, 4
+    p.num_steps, p.time_budget_s, p.eval_every, p.log_every, p.num_devices, p.progress = 10**6, 3.0, 10**6, 10, 1, False
+    train.train_and_evaluate(p, str(runs / "ptb_cpu_rum"))
+
+    out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
+    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
+    report.main()
+    text = out.read_text()
+    valid = report.read_metrics(str(runs / "babi_rum_qa1"), "valid")
+    test = report.read_metrics(str(runs / "babi_rum_qa1"), "test")
+    best = max(valid, key=lambda r: (r["accuracy"], -r["step"]))["step"]
+    acc = next(r["accuracy"] for r in test if r["step"] == best)
+    assert f"| 1. single-supporting-fact | {100 * acc:.1f} | not run | 79.7 | 50 | 46 | 100 |" in text
+    assert "| 2. two-supporting-facts | not run | not run |" in text
+    assert os.path.exists(figures / "kernels_babi_qa1.png")
+    ptb_valid = report.read_metrics(str(runs / "ptb_cpu_rum"), "valid")
+    assert len(ptb_valid) == 1  # the time budget ended the run with one evaluation
+    assert f"| {ptb_valid[0]['bpc']:.3f} |" in text and "(running" not in text.split("### CPU scale")[1]
+    assert os.path.exists(figures / "ptb_cpu.png")
