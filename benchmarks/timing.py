@@ -21,3 +21,20 @@ def time_call(fn, *args, repeats: int = 5, warmup: int = 1) -> tuple[float, floa
         jax.block_until_ready(fn(*args))
         times.append(time.perf_counter() - start)
     return statistics.median(times), first
+
+
+def time_interleaved(calls: dict, repeats: int = 5) -> dict[str, float]:
+    """Median seconds per call of each of `calls` ({name: (fn, args)}), timed in turns.
+
+    Round r times every function once (after one warm-up call each), so load that comes and goes
+    on a shared machine falls on all of them alike and their ratios stay meaningful.
+    """
+    for fn, args in calls.values():
+        jax.block_until_ready(fn(*args))
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, (fn, args) in calls.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}

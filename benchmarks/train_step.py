@@ -5,7 +5,7 @@
 
 A train step is forward + backward + Adam update of a one-hot → cell → linear model with a
 cross-entropy at every step, jitted. Per row: median seconds per step over --repeats calls after
-one warm-up, compile seconds, and the compiled program's temporary memory (XLA's
+one warm-up, the cells of a shape timed in turns (so a busy spell slows all alike), compile seconds, and the compiled program's temporary memory (XLA's
 memory_analysis: activations stored for the backward pass, the figure that grows with T). Each
 row is also divided by Flax's own GRUCell at the same shape, measured in the same run: compare
 ratios, not absolute times (this machine is shared and noisy).
@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from benchmarks.timing import time_call
+from benchmarks.timing import time_interleaved
 from rumjax.models import SequenceClassifier
 
 # (label, cell, options); "gru" (flax's GRUCell) is the reference of every row
@@ -72,28 +72,27 @@ def make_step(label: str, batch: int, steps: int, hidden: int, inputs: int, *, u
     return step, (params, opt)
 
 
-def measure(label, batch, steps, hidden, inputs, repeats, **kw) -> dict:
+def compile_step(label, batch, steps, hidden, inputs, **kw) -> tuple[dict, tuple]:
+    """A row (compile seconds, compiled temporary memory) and the (compiled step, args) to time."""
     step, args = make_step(label, batch, steps, hidden, inputs, **kw)
     start = time.perf_counter()
     compiled = jax.jit(step).lower(*args).compile()
     compile_s = time.perf_counter() - start
-    seconds, _ = time_call(compiled, *args, repeats=repeats)
     memory = compiled.memory_analysis()
-    return {"cell": label, "B": batch, "T": steps, "N": hidden, "step_s": seconds, "compile_s": compile_s,
-            "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None, **{k: str(v) for k, v in kw.items()}}
+    row = {"cell": label, "B": batch, "T": steps, "N": hidden, "compile_s": compile_s,
+           "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None, **{k: str(v) for k, v in kw.items()}}
+    return row, (compiled, args)
 
 
 def run_suite(names, repeats) -> list[dict]:
+    """Every shape's cells are compiled, then timed in turns (`time_interleaved`) beside Flax's GRU."""
     rows = []
     for suite in names:
         for shape, batch, steps, hidden, inputs, cells in SUITES[suite]:
-            reference = None
-            for label in cells:
-                row = measure(label, batch, steps, hidden, inputs, repeats)
-                row["shape"] = shape
-                if label == "gru":
-                    reference = row["step_s"]
-                row["vs_flax_gru"] = row["step_s"] / reference
+            compiled = {label: compile_step(label, batch, steps, hidden, inputs) for label in cells}
+            seconds = time_interleaved({label: call for label, (_, call) in compiled.items()}, repeats)
+            for label, (row, _) in compiled.items():
+                row.update(shape=shape, step_s=seconds[label], vs_flax_gru=seconds[label] / seconds["gru"])
                 rows.append(row)
                 print(f"{shape:14s} B={batch:<4d} T={steps:<4d} N={hidden:<5d} {label:20s} "
                       f"{row['step_s'] * 1e3:9.1f} ms  x{row['vs_flax_gru']:.2f} GRU  "

@@ -24,8 +24,8 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
 
     `rng` seeds the initial carry of stochastic cells (zoneout); a fixed key when None.
-    A cell with a whole-sequence method ``cell.sequence(carry, xs, unroll=...)`` (RUM: input
-    projections hoisted out of the loop) runs through it unless `remat` asks for the step-wise scan.
+    A cell with a whole-sequence method ``cell.sequence(carry, xs, unroll=..., remat=...)`` (RUM:
+    input projections hoisted out of the loop) runs through it.
 
     A plain `jax.lax.scan` over ``cell(carry, x_t)``: the cell's parameters are closed over,
     so gradients reach them. `unroll` unrolls the loop; `remat` recomputes each step's
@@ -34,8 +34,8 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
     if carry is None:
         key = jax.random.key(0) if rng is None else rng
         carry = cell.initialize_carry(xs.shape[:1] + xs.shape[2:], rngs=nnx.Rngs(carry=key))
-    if hasattr(cell, "sequence") and not remat:
-        return cell.sequence(carry, xs, unroll=unroll)
+    if hasattr(cell, "sequence"):
+        return cell.sequence(carry, xs, unroll=unroll, remat=remat)
     graphdef, state = nnx.split(cell)
 
     def body(carry, x_t):

@@ -113,15 +113,30 @@ def rotation_components(a: jax.Array, b: jax.Array) -> RotationComponents:
 def rotate(a: jax.Array, b: jax.Array, h: jax.Array) -> jax.Array:
     """R(a, b)·h in O(n), never building R.
 
-    R h = h + â [(cos θ − 1)(â·h) − v·h] + v [â·h − (v·h)/(1 + cos θ)]   by (*).
+    Substituting v = b̂ − cos θ·â into (*) and writing A = â·h, V = v·h = b̂·h − cos θ·A,
+
+        R h = h − â (A + V/(1 + cos θ)) + b̂ (A − V/(1 + cos θ)),
+
+    so R h is h plus per-example multiples of a and b, and every reduction (a·a, b·b, a·b,
+    a·h, b·h) reads only the inputs: one pass over them, then one elementwise pass.
     a, b, h: (..., n), broadcast against each other. Returns (..., n).
     """
-    p = _plane(a, b)
-    a_h = jnp.sum(p.a_hat * h, axis=-1, keepdims=True)  # (..., 1)
-    v_h = jnp.sum(p.v * h, axis=-1, keepdims=True)  # (..., 1)
-    cos = p.cos[..., None]
-    inv = p.inv_one_plus_cos[..., None]
-    return h + p.a_hat * ((cos - 1.0) * a_h - v_h) + p.v * (a_h - inv * v_h)
+    a, b, h = jnp.broadcast_arrays(a, b, h)
+    aa, bb = jnp.sum(a * a, axis=-1), jnp.sum(b * b, axis=-1)  # (...,)
+    ab, ah, bh = jnp.sum(a * b, axis=-1), jnp.sum(a * h, axis=-1), jnp.sum(b * h, axis=-1)
+    tiny = jnp.finfo(aa.dtype).tiny
+    a_ok, b_ok = aa > tiny, bb > tiny
+    norm_a = jnp.sqrt(jnp.where(a_ok, aa, 1.0))  # double-where: no sqrt'(0), no division by 0
+    norm_b = jnp.sqrt(jnp.where(b_ok, bb, 1.0))
+    cos = jnp.clip(ab / (norm_a * norm_b), -1.0, 1.0)
+    rotates = a_ok & b_ok & (cos > -1.0 + jnp.sqrt(jnp.finfo(cos.dtype).eps))  # else R = I
+    cos = jnp.where(rotates, cos, 1.0)
+    a_dot = ah / norm_a  # A = â·h
+    v_dot = bh / norm_b - cos * a_dot  # V = v·h
+    k = v_dot / (1.0 + cos)
+    alpha = jnp.where(rotates, -(a_dot + k) / norm_a, 0.0)[..., None]  # coefficient of a
+    beta = jnp.where(rotates, (a_dot - k) / norm_b, 0.0)[..., None]  # coefficient of b
+    return h + alpha * a + beta * b
 
 
 def rotation_matrix(a: jax.Array, b: jax.Array) -> jax.Array:

@@ -126,8 +126,12 @@ def rum_recurrence(
     activation: Activation = jax.nn.relu,
     dtype=None,
     layer_norm: RUMLayerNorm | None = None,
+    w_h: jax.Array | None = None,
 ) -> tuple[RUMCarry, jax.Array]:
     """The h-dependent part of one RUM step, given `rum_inputs` of x_t.
+
+    `w_h`, if given, is [W_hτ | W_hu] (n, 2n), concatenated once by a caller that runs many steps
+    (`rum_sequence`): τ and u then share one matrix product per step; the result is the same.
 
     With `layer_norm`, τ ← LN(τ) and h̃ = activation(LN(ε + R_t h_{t−1})), the placement of the
     original code's option (which also normalises the already-squashed update gate; that puts u
@@ -139,8 +143,17 @@ def rum_recurrence(
     state_dtype = h_prev.dtype
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
     h_c = h_prev.astype(dtype)
-    tau = memory_target(params, h_prev, inputs, dtype, layer_norm)  # (b, n)
-    u = jax.nn.sigmoid((inputs.x_u + h_c @ params.w_h_u.astype(dtype)).astype(state_dtype))  # (b, n)
+    if w_h is None:
+        tau = memory_target(params, h_prev, inputs, dtype, layer_norm)  # (b, n)
+        pre_u = inputs.x_u + h_c @ params.w_h_u.astype(dtype)
+    else:  # one (b, n) × (n, 2n) product for both: [W_hτ h | W_hu h]
+        both = h_c @ w_h.astype(dtype)  # (b, 2n)
+        n = h_prev.shape[-1]
+        tau = (inputs.x_tau + both[..., :n]).astype(state_dtype)
+        if layer_norm is not None:
+            tau = ln(tau, layer_norm.gain_tau, layer_norm.bias_tau)
+        pre_u = inputs.x_u + both[..., n:]
+    u = jax.nn.sigmoid(pre_u.astype(state_dtype))  # (b, n)
     eps = inputs.eps.astype(state_dtype)  # (b, n)
     if lam == 0:
         r_h = rotation.rotate(eps, tau, h_prev)  # (b, n) R_t h_{t−1}, O(n)
@@ -266,13 +279,16 @@ class RUMCell(nnx.RNNCellBase):
             layer_norm=self.ln_params,
         )
 
-    def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1) -> tuple[RUMCarry, jax.Array]:
+    def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1,
+                 remat: bool = False) -> tuple[RUMCarry, jax.Array]:
         """The cell over xs (b, t, x) at once: equal to scanning `__call__`, with the input projections
-        hoisted out of the loop (and the reversible λ = 1 backward when `reversible`)."""
+        hoisted out of the loop (and the reversible λ = 1 backward when `reversible`); `remat`
+        recomputes each step in the backward pass instead of storing its activations."""
         from rumjax.rum_sequence import rum_sequence
 
         return rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
-                            dtype=self.dtype, layer_norm=self.ln_params, reversible=self.reversible, unroll=unroll)
+                            dtype=self.dtype, layer_norm=self.ln_params, reversible=self.reversible, unroll=unroll,
+                            remat=remat)
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
         """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""

@@ -2,11 +2,12 @@
 
 Shape legend: b = batch, t = time, x = input size, n = hidden size.
 
-`rum_sequence` equals scanning `rum_step` over time (tested), with two changes that only touch
+`rum_sequence` equals scanning `rum_step` over time (tested), with changes that only touch
 speed and memory:
 
 1. The input terms W_xτ x_t + b_τ, W_xu x_t + b_u and ε_t = W_xε x_t + b_ε do not depend on h, so
-   they are computed for every t as one (b·t, x) × (x, 3n) matrix product before the scan.
+   they are computed for every t as one (b·t, x) × (x, 3n) matrix product before the scan, and
+   W_hτ h and W_hu h share one (b, n) × (n, 2n) product per step ([W_hτ | W_hu] built once).
 2. For λ = 1 with ``reversible=True``, backpropagation does not store R_t for every step. R_t is
    orthogonal and Rotation(ε, τ)ᵀ = Rotation(τ, ε), so
 
@@ -32,12 +33,14 @@ from rumjax.rum import RUMCarry, RUMLayerNorm, RUMParams, memory_target, rum_inp
 __all__ = ["rum_sequence"]
 
 
-def _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll):
+def _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll, remat=False):
+    w_h = jnp.concatenate([params.w_h_tau, params.w_h_u], axis=1)  # (n, 2n), once per sequence
+
     def body(carry, inp):
         return rum_recurrence(params, carry, inp, lam=lam, eta=eta, activation=activation, dtype=dtype,
-                              layer_norm=layer_norm)
+                              layer_norm=layer_norm, w_h=w_h)
 
-    return jax.lax.scan(body, carry, inputs, unroll=unroll)
+    return jax.lax.scan(jax.checkpoint(body) if remat else body, carry, inputs, unroll=unroll)
 
 
 def rum_sequence(
@@ -52,17 +55,19 @@ def rum_sequence(
     layer_norm: RUMLayerNorm | None = None,
     reversible: bool = False,
     unroll: int = 1,
+    remat: bool = False,
 ) -> tuple[RUMCarry, jax.Array]:
     """Run RUM over xs (b, t, x) from `carry`; returns (final carry, hs (b, t, n)).
 
     `reversible` (λ = 1 only) recomputes R_{t−1} from R_t in the backward pass instead of storing
-    every R_t (see the module docstring).
+    every R_t (see the module docstring); `remat` wraps each step in `jax.checkpoint`, storing only
+    the carries (the reversible backward already recomputes, so it ignores `remat`).
     """
     inputs = rum_inputs(params, jnp.swapaxes(xs, 0, 1), dtype=dtype)  # (t, b, n) each, one matmul per term
     if reversible and lam == 1:
         carry, hs = _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, unroll)
     else:
-        carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll)
+        carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll, remat)
     return carry, jnp.swapaxes(hs, 0, 1)
 
 

@@ -74,3 +74,28 @@ def test_reversible_backward_stores_no_memory_per_step():
     reversible_growth = temp_bytes(200, True) - temp_bytes(100, True)
     assert stored_growth > 0.9 * 100 * per_step
     assert reversible_growth < 0.1 * 100 * per_step
+
+
+def test_remat_keeps_gradients_and_stores_less_per_step():
+    """jax.checkpoint on the step: the same gradients, and the compiled temporary memory grows with T
+    by the carry only, not by every intermediate of the step."""
+    b, n = 16, 64
+    cell = RUMCell(5, n, eta=1.0, rngs=nnx.Rngs(0))
+    carry = rum_initial_carry((b,), n, 0)
+
+    def grad_fn(t, remat):
+        xs = jax.random.normal(jax.random.key(1), (b, t, 5))
+
+        def loss(params):
+            return jnp.sum(rum_sequence(params, carry, xs, eta=1.0, remat=remat)[1] ** 2)
+
+        return jax.jit(jax.grad(loss)), cell.params
+
+    for a, c in zip(jax.tree.leaves(grad_fn(20, True)[0](cell.params)), jax.tree.leaves(grad_fn(20, False)[0](cell.params))):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-6)
+
+    def growth(remat):
+        sizes = [grad_fn(t, remat)[0].lower(cell.params).compile().memory_analysis().temp_size_in_bytes for t in (100, 200)]
+        return sizes[1] - sizes[0]
+
+    assert growth(True) < 0.6 * growth(False), (growth(True), growth(False))

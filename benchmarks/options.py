@@ -1,0 +1,98 @@
+"""RUM's speed and memory options, each against the default, timed in turns in one process.
+
+    python -m benchmarks.options                       # copying shape: B 128, T 220, N 250
+    python -m benchmarks.options --shape 32 150 1000   # B T N, e.g. PTB-like
+
+Per row: median seconds of the gradient of a loss over the whole sequence (forward + backward),
+compile seconds and the compiled temporary memory, for
+
+    default      `rum_sequence`: input projections for every t as one matmul before the scan
+    step-wise    `lax.scan` over `rum_step`: the input projections inside the loop (not hoisted)
+    unroll=k     the scan unrolled k steps
+    remat        `jax.checkpoint` on each step: only the carries are stored for the backward pass
+    bfloat16     matrix products in bfloat16, the state (and the rotation) in float32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from benchmarks.timing import time_interleaved
+from rumjax import RUMCell, rum_step
+from rumjax.rum import rum_initial_carry
+from rumjax.rum_sequence import rum_sequence
+
+
+def stepwise(params, carry, xs, **kw):
+    """`rum_step` scanned over time: what `rum_sequence` computes, without the hoisting."""
+    carry, hs = jax.lax.scan(lambda c, x: rum_step(params, c, x, **kw), carry, jnp.swapaxes(xs, 0, 1))
+    return carry, jnp.swapaxes(hs, 0, 1)
+
+
+def variants(lam: int, eta) -> dict:
+    base = dict(lam=lam, eta=eta)
+    return {
+        "default": lambda p, c, x: rum_sequence(p, c, x, **base),
+        "step-wise (not hoisted)": lambda p, c, x: stepwise(p, c, x, **base),
+        "unroll=4": lambda p, c, x: rum_sequence(p, c, x, unroll=4, **base),
+        "unroll=8": lambda p, c, x: rum_sequence(p, c, x, unroll=8, **base),
+        "remat": lambda p, c, x: rum_sequence(p, c, x, remat=True, **base),
+        "bfloat16 compute": lambda p, c, x: rum_sequence(p, c, x, dtype=jnp.bfloat16, **base),
+    }
+
+
+def run(batch: int, steps: int, hidden: int, inputs: int, lam: int, eta, repeats: int) -> list[dict]:
+    cell = RUMCell(inputs, hidden, lam=lam, eta=eta, rngs=nnx.Rngs(0))
+    carry = rum_initial_carry((batch,), hidden, lam)
+    xs = jax.random.normal(jax.random.key(1), (batch, steps, inputs))
+    calls, rows = {}, {}
+    for name, forward in variants(lam, eta).items():
+        def loss(params, forward=forward):
+            return jnp.mean(forward(params, carry, xs)[1] ** 2)
+
+        start = time.perf_counter()
+        compiled = jax.jit(jax.grad(loss)).lower(cell.params).compile()
+        memory = compiled.memory_analysis()
+        rows[name] = {"variant": name, "B": batch, "T": steps, "N": hidden, "lam": lam,
+                      "compile_s": time.perf_counter() - start,
+                      "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None}
+        calls[name] = (compiled, (cell.params,))
+    seconds = time_interleaved(calls, repeats)
+    for name, row in rows.items():
+        row.update(step_s=seconds[name], vs_default=seconds[name] / seconds["default"])
+    return list(rows.values())
+
+
+def markdown(rows) -> str:
+    lines = ["| B | T | N | λ | variant | fwd+bwd ms | × default | compile s | temp MB |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['B']} | {r['T']} | {r['N']} | {r['lam']} | {r['variant']} | {r['step_s'] * 1e3:.1f} | "
+                     f"{r['vs_default']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", nargs=3, type=int, default=[128, 220, 250], metavar=("B", "T", "N"))
+    parser.add_argument("--inputs", type=int, default=10)
+    parser.add_argument("--lam", type=int, default=0)
+    parser.add_argument("--eta", type=float, default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}")
+    rows = run(*args.shape, args.inputs, args.lam, args.eta, args.repeats)
+    print(markdown(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
