@@ -64,7 +64,7 @@ for _task in range(1, 21):
         "babi_cpu", "MemN2N", "configs/babi_memn2n.py:cpu", (f"--config.task_options.tasks={_task}",))
 # Character-level PTB at CPU scale: RUM 128 against an LN-LSTM of the same parameter count (92 units),
 # each trained for the same wall time on one core (time_budget_s) rather than the same steps
-PTB_CPU_BUDGET = ("--config.num_steps=1000000", "--config.time_budget_s=1500")
+PTB_CPU_BUDGET = ("--config.num_steps=1000000", "--config.time_budget_s=1200")
 EXPERIMENTS["ptb_cpu_rum"] = Experiment("ptb_cpu", "RUM 128 (λ=0, η=1.0, LN)", "configs/ptb_rum.py:cpu", PTB_CPU_BUDGET)
 EXPERIMENTS["ptb_cpu_lstm"] = Experiment("ptb_cpu", "LN-LSTM 92", "configs/ptb_lstm.py:cpu", PTB_CPU_BUDGET)
 
