@@ -23,12 +23,12 @@ default tfrecord writer needs TensorFlow):
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow_datasets as tfds
 
 from tasks.babi import SIZES, TASK_NAMES, URL, load_task
+from tasks.data_files import source_folder
 
 ARCHIVE_FOLDER = "tasks_1-20_v1-2"  # the top folder inside the official tar.gz
 
@@ -76,15 +76,8 @@ class BabiQa(tfds.core.GeneratorBasedBuilder):
             homepage="https://research.facebook.com/downloads/babi/",
         )
 
-    def _root(self, dl_manager) -> str:
-        """The folder with en/, en-10k/: the user's manual_dir if given and not empty, else the download."""
-        try:
-            return os.fspath(dl_manager.manual_dir)
-        except AssertionError:  # no manual_dir given (or it is empty): fetch the official archive
-            return os.path.join(os.fspath(dl_manager.download_and_extract(URL)), ARCHIVE_FOLDER)
-
     def _split_generators(self, dl_manager):
-        root = self._root(dl_manager)
+        root = source_folder(dl_manager, URL, ARCHIVE_FOLDER)
         return {split: self._generate_examples(root, split) for split in ("train", "test")}
 
     def _generate_examples(self, root: str, split: str):

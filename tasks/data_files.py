@@ -101,3 +101,12 @@ def fetch_archive(url: str, data_dir: str, members: dict[str, str]) -> None:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with tar.extractfile(found[0]) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst)
+
+
+def source_folder(dl_manager, url: str, folder: str) -> str:
+    """For a TFDS builder: the user's ``manual_dir`` if one is given and not empty, else the official
+    archive at `url`, downloaded and extracted by TFDS, and its `folder` that holds the files."""
+    try:
+        return os.fspath(dl_manager.manual_dir)
+    except AssertionError:  # TFDS: no manual_dir given, or it is empty
+        return os.path.join(os.fspath(dl_manager.download_and_extract(url)), folder)

@@ -22,6 +22,7 @@ import os
 
 import tensorflow_datasets as tfds
 
+from tasks.data_files import source_folder
 from tasks.ptb import SPLITS, URL, char_tokens, load_split
 
 ARCHIVE_FOLDER = os.path.join("simple-examples", "data")  # where the char files sit in the archive
@@ -49,10 +50,7 @@ class PtbChar(tfds.core.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        try:
-            root = os.fspath(dl_manager.manual_dir)
-        except AssertionError:  # no manual_dir given (or it is empty): fetch the official archive
-            root = os.path.join(os.fspath(dl_manager.download_and_extract(URL)), ARCHIVE_FOLDER)
+        root = source_folder(dl_manager, URL, ARCHIVE_FOLDER)
         return {split: self._generate_examples(root, split) for split in SPLITS}
 
     def _generate_examples(self, root: str, split: str):
