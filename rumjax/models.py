@@ -24,8 +24,8 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
 
     `rng` seeds the initial carry of stochastic cells (zoneout); a fixed key when None.
-    A cell with a whole-sequence method ``cell.sequence(carry, xs, unroll=..., remat=...)`` (RUM:
-    input projections hoisted out of the loop) runs through it.
+    A cell with a whole-sequence method ``cell.sequence(carry, xs, unroll=..., remat=...)`` (RUM)
+    runs through it.
 
     A plain `jax.lax.scan` over ``cell(carry, x_t)``: the cell's parameters are closed over,
     so gradients reach them. `unroll` unrolls the loop; `remat` recomputes each step's

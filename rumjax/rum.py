@@ -126,12 +126,8 @@ def rum_recurrence(
     activation: Activation = jax.nn.relu,
     dtype=None,
     layer_norm: RUMLayerNorm | None = None,
-    w_h: jax.Array | None = None,
 ) -> tuple[RUMCarry, jax.Array]:
     """The h-dependent part of one RUM step, given `rum_inputs` of x_t.
-
-    `w_h`, if given, is [W_hτ | W_hu] (n, 2n), concatenated once by a caller that runs many steps
-    (`rum_sequence`): τ and u then share one matrix product per step; the result is the same.
 
     With `layer_norm`, τ ← LN(τ) and h̃ = activation(LN(ε + R_t h_{t−1})), the placement of the
     original code's option (which also normalises the already-squashed update gate; that puts u
@@ -143,17 +139,8 @@ def rum_recurrence(
     state_dtype = h_prev.dtype
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
     h_c = h_prev.astype(dtype)
-    if w_h is None:
-        tau = memory_target(params, h_prev, inputs, dtype, layer_norm)  # (b, n)
-        pre_u = inputs.x_u + h_c @ params.w_h_u.astype(dtype)
-    else:  # one (b, n) × (n, 2n) product for both: [W_hτ h | W_hu h]
-        both = h_c @ w_h.astype(dtype)  # (b, 2n)
-        n = h_prev.shape[-1]
-        tau = (inputs.x_tau + both[..., :n]).astype(state_dtype)
-        if layer_norm is not None:
-            tau = ln(tau, layer_norm.gain_tau, layer_norm.bias_tau)
-        pre_u = inputs.x_u + both[..., n:]
-    u = jax.nn.sigmoid(pre_u.astype(state_dtype))  # (b, n)
+    tau = memory_target(params, h_prev, inputs, dtype, layer_norm)  # (b, n)
+    u = jax.nn.sigmoid((inputs.x_u + h_c @ params.w_h_u.astype(dtype)).astype(state_dtype))  # (b, n)
     eps = inputs.eps.astype(state_dtype)  # (b, n)
     if lam == 0:
         r_h = rotation.rotate(eps, tau, h_prev)  # (b, n) R_t h_{t−1}, O(n)
@@ -212,6 +199,9 @@ class RUMCell(nnx.RNNCellBase):
       layer_norm: layer norm on τ and on the pre-activation of h̃ (gains `ln_gain_*`, biases `ln_bias_*`).
       reversible: for λ = 1, `sequence` backpropagates by recomputing R_{t−1} from R_t instead of
         storing every R_t (`rumjax.rum_sequence`).
+      hoist_inputs: whether `sequence` computes the input terms of every step in one matrix product
+        before the scan. None (default): on accelerators yes; on CPU no, where it measured slower
+        (`python -m benchmarks.options`). Either way the result is the same.
       dtype: compute dtype of the matrix products (None: from inputs and params).
       param_dtype: dtype of the parameters. The carry is at least float32.
     """
@@ -226,6 +216,7 @@ class RUMCell(nnx.RNNCellBase):
         activation: Activation = jax.nn.relu,
         layer_norm: bool = False,
         reversible: bool = False,
+        hoist_inputs: bool | None = None,
         kernel_init=nnx.initializers.orthogonal(),
         recurrent_kernel_init=nnx.initializers.orthogonal(),
         dtype=None,
@@ -251,6 +242,7 @@ class RUMCell(nnx.RNNCellBase):
         self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
         self.layer_norm = layer_norm
         self.reversible = reversible
+        self.hoist_inputs = hoist_inputs
         if layer_norm:
             self.ln_gain_tau = nnx.Param(jnp.ones((nh,), param_dtype))
             self.ln_bias_tau = nnx.Param(jnp.zeros((nh,), param_dtype))
@@ -281,14 +273,15 @@ class RUMCell(nnx.RNNCellBase):
 
     def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1,
                  remat: bool = False) -> tuple[RUMCarry, jax.Array]:
-        """The cell over xs (b, t, x) at once: equal to scanning `__call__`, with the input projections
-        hoisted out of the loop (and the reversible λ = 1 backward when `reversible`); `remat`
-        recomputes each step in the backward pass instead of storing its activations."""
+        """The cell over xs (b, t, x) at once: equal to scanning `__call__`; the input projections are
+        hoisted out of the loop per `hoist_inputs`, and λ = 1 backpropagates reversibly when
+        `reversible`; `remat` recomputes each step in the backward pass instead of storing it."""
         from rumjax.rum_sequence import rum_sequence
 
+        hoist = self.hoist_inputs if self.hoist_inputs is not None else jax.default_backend() != "cpu"
         return rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
                             dtype=self.dtype, layer_norm=self.ln_params, reversible=self.reversible, unroll=unroll,
-                            remat=remat)
+                            remat=remat, hoist_inputs=hoist)
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
         """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""

@@ -6,8 +6,9 @@ Shape legend: b = batch, t = time, x = input size, n = hidden size.
 speed and memory:
 
 1. The input terms W_xτ x_t + b_τ, W_xu x_t + b_u and ε_t = W_xε x_t + b_ε do not depend on h, so
-   they are computed for every t as one (b·t, x) × (x, 3n) matrix product before the scan, and
-   W_hτ h and W_hu h share one (b, n) × (n, 2n) product per step ([W_hτ | W_hu] built once).
+   with ``hoist_inputs`` they are computed for every t as one (b·t, x) × (x, 3n) matrix product
+   before the scan. On CPU this measured slower than projecting inside each step (the backward
+   scan then writes a (t, b, 3n) cotangent), so `RUMCell` hoists only on accelerators.
 2. For λ = 1 with ``reversible=True``, backpropagation does not store R_t for every step. R_t is
    orthogonal and Rotation(ε, τ)ᵀ = Rotation(τ, ε), so
 
@@ -28,19 +29,21 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.rum import RUMCarry, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence
+from rumjax.rum import RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence
 
 __all__ = ["rum_sequence"]
 
 
-def _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll, remat=False):
-    w_h = jnp.concatenate([params.w_h_tau, params.w_h_u], axis=1)  # (n, 2n), once per sequence
+def _scan(params, carry, xs_or_inputs, lam, eta, activation, dtype, layer_norm, unroll, remat=False):
+    """Scan over time-major `RUMInputs` (hoisted) or raw inputs (t, b, x) (projected inside each step)."""
+    hoisted = isinstance(xs_or_inputs, RUMInputs)
 
-    def body(carry, inp):
+    def body(carry, x):
+        inp = x if hoisted else rum_inputs(params, x, dtype=dtype)
         return rum_recurrence(params, carry, inp, lam=lam, eta=eta, activation=activation, dtype=dtype,
-                              layer_norm=layer_norm, w_h=w_h)
+                              layer_norm=layer_norm)
 
-    return jax.lax.scan(jax.checkpoint(body) if remat else body, carry, inputs, unroll=unroll)
+    return jax.lax.scan(jax.checkpoint(body) if remat else body, carry, xs_or_inputs, unroll=unroll)
 
 
 def rum_sequence(
@@ -56,17 +59,22 @@ def rum_sequence(
     reversible: bool = False,
     unroll: int = 1,
     remat: bool = False,
+    hoist_inputs: bool = True,
 ) -> tuple[RUMCarry, jax.Array]:
     """Run RUM over xs (b, t, x) from `carry`; returns (final carry, hs (b, t, n)).
 
     `reversible` (λ = 1 only) recomputes R_{t−1} from R_t in the backward pass instead of storing
     every R_t (see the module docstring); `remat` wraps each step in `jax.checkpoint`, storing only
-    the carries (the reversible backward already recomputes, so it ignores `remat`).
+    the carries (the reversible backward already recomputes, so it ignores `remat`). `hoist_inputs`
+    False projects x_t inside each step instead (faster on CPU, see `benchmarks/options.py`); the
+    reversible backward always hoists.
     """
-    inputs = rum_inputs(params, jnp.swapaxes(xs, 0, 1), dtype=dtype)  # (t, b, n) each, one matmul per term
+    xs = jnp.swapaxes(xs, 0, 1)  # (t, b, x)
     if reversible and lam == 1:
+        inputs = rum_inputs(params, xs, dtype=dtype)  # (t, b, n) each, one matmul per term
         carry, hs = _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, unroll)
     else:
+        inputs = rum_inputs(params, xs, dtype=dtype) if hoist_inputs else xs
         carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll, remat)
     return carry, jnp.swapaxes(hs, 0, 1)
 

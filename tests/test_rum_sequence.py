@@ -19,14 +19,15 @@ def stepwise(params, carry, xs, **kw):
     return carry, jnp.swapaxes(hs, 0, 1)
 
 
+@pytest.mark.parametrize("hoist_inputs", [True, False])
 @pytest.mark.parametrize("lam,eta,layer_norm", [(0, None, False), (1, None, False), (1, 1.0, True), (2, 1.0, False)])
-def test_sequence_equals_stepwise_scan(x64, lam, eta, layer_norm):
+def test_sequence_equals_stepwise_scan(x64, lam, eta, layer_norm, hoist_inputs):
     cell = RUMCell(4, 6, lam=lam, eta=eta, layer_norm=layer_norm, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
     xs = jax.random.normal(jax.random.key(1), (3, 9, 4), jnp.float64)
     carry = rum_initial_carry((3,), 6, lam, jnp.float64)
     kw = dict(lam=lam, eta=eta, layer_norm=cell.ln_params)
     c1, h1 = stepwise(cell.params, carry, xs, **kw)
-    c2, h2 = rum_sequence(cell.params, carry, xs, **kw)
+    c2, h2 = rum_sequence(cell.params, carry, xs, hoist_inputs=hoist_inputs, **kw)
     np.testing.assert_allclose(h2, h1, atol=1e-12)
     np.testing.assert_allclose(c2.h, c1.h, atol=1e-12)
 
