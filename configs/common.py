@@ -87,9 +87,13 @@ def parse_arg(arg: str | None, presets: dict) -> tuple[bool, list[str]]:
 
 
 def apply_preset(config: ml_collections.ConfigDict, preset: dict) -> None:
-    """Set cell, hidden and the cell's options from a preset dict like dict(cell='rum', hidden=100, lam=1)."""
+    """Set cell, hidden and the cell's options from a preset dict like dict(cell='rum', hidden=100, lam=1);
+    a key that is not an option of the cell sets the config key of that name (e.g. embed_dim)."""
     preset = dict(preset)
     config.cell = preset.pop("cell")
     config.hidden = preset.pop("hidden")
     for key, value in preset.items():
-        config[config.cell][key] = value
+        if key in config[config.cell]:
+            config[config.cell][key] = value
+        else:
+            config[key] = value

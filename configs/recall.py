@@ -25,6 +25,9 @@ PRESETS = {
     "gru": dict(cell="gru", hidden=50),
     "goru": dict(cell="goru", hidden=50, capacity=2),  # tunable EUNN of capacity 2, as the RUM recall script
     "fast_weights": dict(cell="fast_weights", hidden=50),  # FW-LN, λ = 0.95, η = 0.5, S = 1
+    # FW-LN with Ba et al.'s learned 100-d input embedding (their associative-retrieval model): 10.8k
+    # parameters at T = 30, near the 9k the RUM paper lists for FW-LN
+    "fast_weights_embed": dict(cell="fast_weights", hidden=50, embed_dim=100),
     "learned_memory": dict(cell="learned_memory", hidden=50),  # ours, WeiNet-style (not the published WeiNet)
     "ntm": dict(cell="ntm", hidden=50),  # LSTM controller 50, memory 64 × 20
 }
