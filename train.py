@@ -493,14 +493,18 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
                         sps=f"{mean['steps_per_sec']:.2f}", refresh=False)
         pending, window_start, window_steps = [], now, 0
 
-    out_of_time = c.time_budget_s > 0 and wall_offset >= c.time_budget_s  # a resumed run that used its budget
+    def out_of_time() -> bool:  # the wall-time budget, if any, is spent
+        return c.time_budget_s > 0 and wall() >= c.time_budget_s
+
     try:
-        for step in range(start + 1, (start if out_of_time else c.num_steps) + 1):
+        for step in range(start + 1, c.num_steps + 1):
+            if out_of_time():  # only a resumed run whose budget was already spent gets here
+                break
             state, metrics = step_fn(state)
             pending.append((step, metrics))
             window_steps += 1
             bar.update(1)
-            final = step == c.num_steps or (c.time_budget_s > 0 and wall() >= c.time_budget_s)
+            final = step == c.num_steps or out_of_time()
             if step % c.log_every == 0 or final:
                 flush(step)
             if step % c.eval_every == 0 or final:

@@ -35,12 +35,18 @@ def load_run(runs: str, name: str) -> dict | None:
     info = json.load(open(info_path)) if os.path.exists(info_path) else {}
     return {
         "name": name,
-        "dir": runs,
         "config": config,
         "info": info,
         "train": read_metrics(workdir, "train"),
         "test": read_metrics(workdir, "test"),
+        "valid": read_metrics(workdir, "valid"),
     }
+
+
+def group_runs(runs_dir: str, group: str) -> list[dict]:
+    """The runs of an experiment group (scripts/experiments.py) that have been evaluated at least once."""
+    names = [n for n, e in EXPERIMENTS.items() if e.group == group]
+    return [r for r in (load_run(runs_dir, n) for n in names) if r and r["test"]]
 
 
 def first_reaching(records: list[dict], key: str, threshold: float) -> dict | None:
@@ -108,8 +114,7 @@ def plot_curves(runs: list[dict], key: str, ylabel: str, title: str, path: str, 
 
 
 def copying_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
-    names = [n for n, e in EXPERIMENTS.items() if e.group == "copying_cpu"]
-    runs = [r for r in (load_run(runs_dir, n) for n in names) if r and r["test"]]
+    runs = group_runs(runs_dir, "copying_cpu")
     lines = ["## Copying Memory (paper §4.1, Figure 2), CPU scale", ""]
     if not runs:
         return lines + ["No run yet.", ""]
@@ -160,7 +165,7 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
     figure_lines = []
     for length in (30, 50):
         names = [n for n, e in EXPERIMENTS.items() if e.group == f"recall_t{length}"]
-        runs = [r for r in (load_run(runs_dir, n) for n in names) if r and r["test"]]
+        runs = group_runs(runs_dir, f"recall_t{length}")
         for name in names:
             run = next((r for r in runs if r["name"] == name), None)
             label = EXPERIMENTS[name].label
@@ -291,15 +296,11 @@ PAPER_TABLE4_MEAN = (73.2, 49, 60, 86)
 
 def test_at_best_valid(run: dict) -> dict | None:
     """The test evaluation of the step with the best validation accuracy (ties: the earliest)."""
-    valid = read_split(run, "valid")
+    valid = run["valid"]
     if not valid:
         return run["test"][-1] if run["test"] else None
     best = max(valid, key=lambda r: (r["accuracy"], -r["step"]))
     return next((r for r in run["test"] if r["step"] == best["step"]), None)
-
-
-def read_split(run: dict, split: str) -> list[dict]:
-    return read_metrics(os.path.join(run["dir"], run["name"]), split)
 
 
 def babi_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
@@ -355,8 +356,7 @@ def babi_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
 
 
 def ptb_cpu_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
-    names = [n for n, e in EXPERIMENTS.items() if e.group == "ptb_cpu"]
-    runs = [r for r in (load_run(runs_dir, n) for n in names) if r and r["test"]]
+    runs = group_runs(runs_dir, "ptb_cpu")
     lines = ["### CPU scale: RUM against an LN-LSTM of the same size, for the same wall time", ""]
     if not runs:
         return lines + ["No run yet.", ""]
@@ -372,7 +372,7 @@ def ptb_cpu_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
-        valid = read_split(run, "valid")
+        valid = run["valid"]
         best = min(valid, key=lambda r: r["bpc"]) if valid else None
         test = next((r for r in run["test"] if best and r["step"] == best["step"]), None)
         last = run["test"][-1]
@@ -385,7 +385,7 @@ def ptb_cpu_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
     for run in runs:
-        valid = read_split(run, "valid")
+        valid = run["valid"]
         ax.plot([r["wall_time"] / 60 for r in valid], [r["bpc"] for r in valid], marker="o", ms=3,
                 label=EXPERIMENTS[run["name"]].label)
     ax.set_xlabel("wall time (minutes, one core)")
