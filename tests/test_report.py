@@ -55,5 +55,28 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     assert os.path.exists(figures / "kernels_babi_qa1.png")
     ptb_valid = report.read_metrics(str(runs / "ptb_cpu_rum"), "valid")
     assert len(ptb_valid) == 1  # the time budget ended the run with one evaluation
-    assert f"| {ptb_valid[0]['bpc']:.3f} |" in text and "(running" not in text.split("### CPU scale")[1]
+    assert f"| {ptb_valid[0]['bpc']:.3f} |" in text and "(unfinished" not in text.split("### CPU scale")[1]
     assert os.path.exists(figures / "ptb_cpu.png")
+
+
+def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, monkeypatch):
+    from configs import recall as recall_config
+
+    runs = tmp_path / "runs"
+    c = recall_config.get_config("cpu")
+    c.num_steps, c.eval_every, c.log_every, c.checkpoint_every = 20, 10, 10, 10
+    c.batch_size, c.eval_size, c.eval_batch_size, c.num_devices, c.progress = 16, 64, 64, 1, False
+    train.train_and_evaluate(c, str(runs / "recall30_rum"))
+    # the run stops (killed) after its first evaluation: drop what came later from its metrics
+    metrics = runs / "recall30_rum" / "metrics.jsonl"
+    lines = metrics.read_text().splitlines()
+    first_test = next(i for i, line in enumerate(lines) if '"test"' in line and '"step": 10' in line)
+    metrics.write_text("\n".join(lines[: first_test + 1]) + "\n")
+
+    out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
+    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
+    report.main()
+    text = out.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 30 | RUM λ=1 |"))
+    assert "(unfinished: 10 of 20)" in row and "(at 10)" in row
+    assert os.path.exists(figures / "kernel_recall30.png") and "mean |diagonal|" in text
