@@ -56,6 +56,9 @@ for _length, _budget in ((30, RECALL_BUDGET_T30), (50, RECALL_BUDGET_T50)):
             f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget)
 EXPERIMENTS["recall30_fast_weights_embed"] = Experiment(
     "recall_t30", "FW-LN, 100-d input embedding", "configs/recall.py:cpu,fast_weights_embed", RECALL_BUDGET_T30)
+EXPERIMENTS["recall30_fast_weights_ba"] = Experiment(
+    "recall_t30", "FW-LN, Ba et al.'s training (embedding, Adam, clip 5, λ=0.9)", "configs/recall.py:cpu,fast_weights_ba",
+    RECALL_BUDGET_T30)
 
 # bAbI at CPU scale: the 1k training set of each task (10% held out), one model per task, 20 epochs
 # for the RNN cells (RUM 64 units) and MemN2N's own 100-epoch schedule (configs/babi*.py, ``:cpu``)

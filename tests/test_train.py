@@ -124,6 +124,21 @@ def test_recall_config_runs(tmp_path):
     assert 0.0 <= result["accuracy"] <= 1.0 and np.isfinite(result["loss"])
 
 
+@pytest.mark.parametrize("preset", sorted(recall.PRESETS))
+def test_every_recall_preset_builds_the_model_it_names(preset):
+    c = recall.get_config(f"cpu,{preset}")
+    train.validate_config(c)
+    cell = train.build_model(c, train.build_task(c)).cell
+    named = recall.PRESETS[preset] or recall.PRESETS["rum"]  # t30, t50: the default model, RUM
+    assert c.cell == named["cell"] and cell.hidden_features == named["hidden"] == 50
+    for key, value in named.items():
+        if key in c[c.cell]:  # a cell option: into the cell's block, which build_model passes on
+            assert c[c.cell][key] == value, (preset, key)
+        elif key not in ("cell", "hidden"):  # any other key: the config's own
+            assert c[key] == value, (preset, key)
+    assert c.task_options.length == (50 if preset == "t50" else 30)
+
+
 @pytest.mark.parametrize(
     "overrides,match",
     [
