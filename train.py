@@ -498,7 +498,7 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
 
     try:
         for step in range(start + 1, c.num_steps + 1):
-            if out_of_time():  # only a resumed run whose budget was already spent gets here
+            if out_of_time():  # the step after a budget-ending final step, or a resumed run already spent
                 break
             state, metrics = step_fn(state)
             pending.append((step, metrics))

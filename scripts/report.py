@@ -160,7 +160,8 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
         "",
         "Scale: the paper's models and batch (N_h = 50 for every model, batch 128, RMSProp lr 1e-3, decay 0.9, "
         "one-hot inputs, readout at the last step); the `:cpu` variant only evaluates on 4,000 held-out "
-        "examples every 500 steps (the paper's setup: 10,000 every 2,000) and stops at a step budget. Every model of a length gets the same step budget (T = 30: "
+        "examples every 500 steps (the paper's setup: 10,000 every 2,000) and stops at a step budget. "
+        "Every model of a length gets the same step budget (T = 30: "
         f"{RECALL_BUDGETS[30]:,} steps; T = 50: {RECALL_BUDGETS[50]:,}); *acc. at budget* compares them there. "
         "RUM at T = 50 was still rising at the budget and trains on to 60,000 steps, so *final* and "
         "*to 99%* can lie past the budget. Accuracy on a fixed held-out test set from a separate seed. "
