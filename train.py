@@ -11,6 +11,7 @@ The workdir receives config.json, metrics.jsonl, TensorBoard events (tb/) and ch
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -41,7 +42,9 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float
 SCHEDULES = ("constant", "piecewise")
 MODELS = ("rnn", "memn2n")  # rnn: a registered cell in a sequence model; memn2n: the attention baseline
 # Keys that fix the model's shapes: a resumed run must have the same values as its checkpoint.
-MODEL_KEYS = ("task", "task_options", "model", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip")
+MODEL_KEYS = ("task", "task_options", "model", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip",
+              "loss_reduction", "readout_hidden")
+LOSS_REDUCTIONS = ("mean", "sum_time")
 
 
 class TrainState(NamedTuple):
@@ -92,6 +95,10 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError(f"config.model={c.model!r} is unknown; valid: {', '.join(MODELS)}.")
     if c.dtype not in DTYPES:
         raise ValueError(f"config.dtype={c.dtype!r} is unknown; valid: {', '.join(DTYPES)}.")
+    if c.loss_reduction not in LOSS_REDUCTIONS:
+        raise ValueError(f"config.loss_reduction={c.loss_reduction!r} is unknown; valid: {', '.join(LOSS_REDUCTIONS)}.")
+    positive_int("readout_hidden", allow_zero=True)
+    positive_int("final_test_batch_size", allow_zero=True)
     if c.schedule not in SCHEDULES:
         raise ValueError(f"config.schedule={c.schedule!r} is unknown; valid: {', '.join(SCHEDULES)}.")
     if not (isinstance(c.learning_rate, (int, float)) and c.learning_rate > 0):
@@ -117,7 +124,7 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
 
 def load_config(path: str) -> ml_collections.ConfigDict:
     """A run's saved config.json over today's defaults, so runs saved before a key existed still load."""
-    from configs.common import base_config
+    from configs.common import SAVED_BEFORE, base_config
 
     def merge(base, saved):
         for key, value in saved.items():
@@ -128,8 +135,35 @@ def load_config(path: str) -> ml_collections.ConfigDict:
 
     config = base_config()
     with open(path) as f:
-        merge(config, json.load(f))
+        saved = json.load(f)
+    merge(config, saved)
+    apply_saved_before(saved, config)
+    task_args = inspect.signature(TASKS[config.task].__init__).parameters if config.task in TASKS else {}
+    for dotted, old in SAVED_BEFORE.items():  # task options a run saved before they existed did not list
+        block, _, leaf = dotted.partition(".")
+        if block == "task_options" and leaf in task_args and leaf not in config.task_options:
+            config.task_options[leaf] = old
     return config
+
+
+def apply_saved_before(saved: dict, c: ml_collections.ConfigDict) -> dict:
+    """Give `c` the value a run saved before a key existed had (configs.common.SAVED_BEFORE) for each such key
+    that the saved config lacks; returns {key: (today's value, the value used)} for those that differed."""
+    from configs.common import SAVED_BEFORE
+
+    changed = {}
+    for dotted, old in SAVED_BEFORE.items():
+        *parents, leaf = dotted.split(".")
+        block, saved_block = c, saved
+        for name in parents:
+            block = block.get(name) if isinstance(block, ml_collections.ConfigDict) else None
+            saved_block = saved_block.get(name, {}) if isinstance(saved_block, dict) else {}
+        if not isinstance(block, ml_collections.ConfigDict) or leaf not in block or leaf in saved_block:
+            continue
+        if block[leaf] != old:
+            changed[dotted] = (block[leaf], old)
+            block[leaf] = old
+    return changed
 
 
 def cell_options(c: ml_collections.ConfigDict) -> dict:
@@ -172,6 +206,8 @@ def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier | Lang
         dtype=None if c.dtype == "float32" else DTYPES[c.dtype],
         unroll=c.unroll,
         remat=c.remat,
+        readout_hidden=c.readout_hidden,
+        separate_last_embed=getattr(task, "format", None) == "sentence",
         rngs=nnx.Rngs(params=c.seed),
     )
 
@@ -201,8 +237,14 @@ def make_mesh(c: ml_collections.ConfigDict) -> jax.sharding.Mesh:
 # ---------------------------------------------------------------------------- steps
 
 
-def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Array):
-    """One optimiser step on `batch`; pure. Returns (new state, metrics)."""
+def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Array, loss_reduction: str = "mean"):
+    """One optimiser step on `batch`; pure. Returns (new state, metrics).
+
+    The optimised loss is the mean over every target, or with ``loss_reduction="sum_time"`` that mean
+    times the T time steps of the batch (the loss summed over time, averaged over the batch), so that
+    clipping acts on the gradient of the sum; the logged loss is per target either way.
+    """
+    scale = batch["inputs"].shape[1] if loss_reduction == "sum_time" else 1
 
     def loss_fn(params):
         model = nnx.merge(graphdef, params)
@@ -211,7 +253,7 @@ def train_step(graphdef, tx, task, state: TrainState, batch: dict, rng: jax.Arra
         else:
             logits, carry = model(batch["inputs"], rng=rng, step=state.step), None
         sums = task.metrics(logits, batch)
-        return sums["loss_sum"] / sums["count"], (sums, carry)
+        return scale * sums["loss_sum"] / sums["count"], (sums, carry)
 
     (_, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -230,6 +272,40 @@ def eval_step(graphdef, task, params, batch: dict, step) -> dict:
     model = nnx.merge(graphdef, params)
     model.eval()  # zoneout and dropout use their expectations
     return task.metrics(model(batch["inputs"], step=step), batch)
+
+
+def stream_metrics(graphdef, task, params, split: str, batch_size: int, sharding=None) -> dict:
+    """Metric sums of a language model over the whole `split` stream cut into `batch_size` rows, the carry
+    passed from segment to segment (one jitted scan over the segments; the rows are an argument)."""
+    rows = jax.device_put(task.rows(split, batch_size), sharding) if sharding is not None else task.rows(split, batch_size)
+    return _stream_scan(graphdef, task, batch_size, task.row_length(split, batch_size),
+                        task.num_batches(split, batch_size), params, rows)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _stream_scan(graphdef, task, batch_size, per_row, num_batches, params, rows):
+    model = nnx.merge(graphdef, params)
+    model.eval()
+
+    def body(carry, index):
+        batch = task.batch_at(rows, index, per_row)
+        logits, carry = model(batch["inputs"], carry)
+        return carry, task.metrics(logits, batch)
+
+    _, sums = jax.lax.scan(body, model.initial_carry(batch_size), jnp.arange(num_batches))
+    return jax.tree.map(lambda x: jnp.sum(x, axis=0), sums)
+
+
+def best_model_test(graphdef, task, ckpt, state, batch_size: int) -> dict:
+    """The test metrics of the best-on-validation model (the latest if none was kept) over the whole test
+    stream in `batch_size` rows: the authors' test BPC at batch 1 (paper §4.4)."""
+    best = ckpt.restore_best(state)
+    params = (best if best is not None else state).params
+    metrics = {k: float(v) for k, v in means(jax.device_get(stream_metrics(graphdef, task, params, "test",
+                                                                           batch_size))).items()}
+    metrics["bpc"] = metrics["loss"] / math.log(2)
+    metrics["best_step"] = int((best if best is not None else state).step)
+    return metrics
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -282,6 +358,13 @@ class Checkpoints:
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
+
+    def restore_best(self, target):
+        """The best-on-validation state (None if none was kept)."""
+        if not os.path.isdir(self._best_dir) or self.best.latest_step() is None:
+            return None
+        step = self.best.latest_step()
+        return self.best.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
 
     def save(self, state: TrainState, meta: dict) -> None:
         step = int(state.step)
@@ -353,6 +436,19 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     """Train per config `c` in `workdir`, resuming from its latest checkpoint; returns the last eval metrics."""
     validate_config(c)
     os.makedirs(workdir, exist_ok=True)
+    ckpt = Checkpoints(workdir, c.keep_checkpoints)
+    if ckpt.latest_step() is not None:  # resuming: the saved config fixes the model
+        saved = ckpt.saved_config()
+        for key, (today, kept) in apply_saved_before(saved, c).items():
+            print(f"{workdir} was saved before config.{key} existed: it keeps {kept!r} (today's default: {today!r}).")
+        mismatch = _saved_config_mismatch(saved, c)
+        if mismatch:
+            ckpt.close()
+            raise ValueError(
+                f"{workdir} holds a run with different {mismatch} "
+                f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in mismatch)}); "
+                "use a new --workdir, or the saved config.json."
+            )
     task = build_task(c)
     model = build_model(c, task)
     graphdef, params = nnx.split(model, nnx.Param)
@@ -366,17 +462,8 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         state = TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
     state = jax.device_put(state, replicated)
 
-    ckpt = Checkpoints(workdir, c.keep_checkpoints)
     wall_offset = 0.0
     if ckpt.latest_step() is not None:
-        saved = ckpt.saved_config()
-        mismatch = _saved_config_mismatch(saved, c)
-        if mismatch:
-            raise ValueError(
-                f"{workdir} holds a run with different {mismatch} "
-                f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in mismatch)}); "
-                "use a new --workdir, or the saved config.json."
-            )
         try:
             state, meta = ckpt.restore(state)
         except Exception as err:  # orbax raises many types for tree/shape mismatches
@@ -408,10 +495,12 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
             batch = task.batch_at(rows, index)
             fresh = lambda: nnx.merge(graphdef, state.params).initial_carry(c.batch_size, rng=data_key)  # noqa
             state = state._replace(carry=jax.lax.cond(index == 0, fresh, lambda: state.carry))
+        elif hasattr(task, "train_batch"):  # a task whose batch may depend on the step (a fixed training set)
+            batch = task.train_batch(data_key, c.batch_size, state.step)
         else:
             batch = task.sample(data_key, c.batch_size)
         batch = jax.lax.with_sharding_constraint(batch, data_sharding)
-        return train_step(graphdef, tx, task, state, batch, rng)
+        return train_step(graphdef, tx, task, state, batch, rng, c.loss_reduction)
 
     eval_fn = jax.jit(partial(eval_step, graphdef, task))
     # constants logged beside the loss, e.g. the copying task's no-memory baseline
@@ -419,14 +508,6 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     if stream:  # whole valid and test streams, the carry passed from segment to segment
         eval_sets = {name: jax.device_put(task.rows(name, c.eval_batch_size), data_sharding)
                      for name in ("valid", "test")}
-
-        @partial(jax.jit, static_argnums=4)
-        def stream_eval_fn(params, carry, rows, index, per_row):
-            model = nnx.merge(graphdef, params)
-            model.eval()
-            batch = task.batch_at(rows, index, per_row)
-            logits, carry = model(batch["inputs"], carry)
-            return task.metrics(logits, batch), carry
     elif hasattr(task, "eval_sets"):  # real data: whole held-out splits, padded batches weighted 0
         eval_sets = {name: [jax.device_put(b, data_sharding) for b in batches]
                      for name, batches in task.eval_sets(c.eval_batch_size).items()}
@@ -443,11 +524,8 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
         for name, batches in eval_sets.items():
             totals = None
             if stream:
-                carry = nnx.merge(graphdef, params).initial_carry(c.eval_batch_size)
-                per_row = task.row_length(name, c.eval_batch_size)
-                for index in range(task.num_batches(name, c.eval_batch_size)):
-                    sums, carry = stream_eval_fn(params, carry, batches, index, per_row)
-                    totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+                totals = _stream_scan(graphdef, task, c.eval_batch_size, task.row_length(name, c.eval_batch_size),
+                                      task.num_batches(name, c.eval_batch_size), params, batches)
             else:
                 for batch in batches:
                     sums = eval_fn(params, batch, step)
@@ -520,6 +598,11 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
                 ckpt.save(state, {"step": step, "wall_time": wall(), "config": json.loads(c.to_json())})
                 last_saved = step
             if final:
+                if stream and c.final_test_batch_size:
+                    final_test = best_model_test(graphdef, task, ckpt, state, c.final_test_batch_size)
+                    log.write(step, "final_test", wall(), final_test)
+                    bar.write(f"step {step}: best-on-valid model, test stream at batch {c.final_test_batch_size}: "
+                              f"bpc={final_test['bpc']:.4f}")
                 break
     finally:
         bar.close()

@@ -22,6 +22,7 @@ def get_config(arg=None):
     c.model = "memn2n"
     c.task_options.format = "memory"
     c.task_options.memory_size = 50
+    c.task_options.punctuation = False  # MemN2N's sentences are their words
     c.embed_dim = 20
     c.memn2n.hops = 3
     epoch = EPOCH // 10 if cpu else EPOCH  # the 1k set of :cpu has a tenth of the questions

@@ -21,6 +21,33 @@ OPTIMIZER_OPTIONS = {
 }
 
 
+# Keys added after runs had been saved, with the value such a run had before the key existed. train.py
+# resumes a workdir whose config.json lacks one of these keys with this value, not today's default, so a
+# new default never changes an old run's model (configs/README.md lists why each default changed).
+SAVED_BEFORE = {
+    "rum.ln_update_gate": False,
+    "rum.ln_eps": 1e-5,
+    "rum.gate_init": "separate",
+    "rum.eps_bias": True,
+    "lstm.forget_bias": 0.0,
+    "ln_lstm.form": "ba",
+    "ln_lstm.forget_bias": 1.0,
+    "fs_rnn.ln_lstm_form": "ba",
+    "fs_rnn.slow_ln_update_gate": False,
+    "fs_rnn.slow_ln_eps": 1e-5,
+    "fs_rnn.dropout": 0.0,
+    "goru.mod_bias_init": 0.01,
+    "goru.update_bias_init": "zeros",
+    "fast_weights.ln_h0": "shared",
+    "loss_reduction": "mean",
+    "readout_hidden": 0,
+    "final_test_batch_size": 0,
+    "task_options.end_blank": False,
+    "task_options.punctuation": False,
+    "task_options.train_size": 0,
+}
+
+
 def _block(options: dict) -> ml_collections.ConfigDict:
     """A ConfigDict of options; a None default becomes a nullable float, settable from the command line."""
     block = ml_collections.ConfigDict()
@@ -41,6 +68,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.cell = "rum"
     c.hidden = 128
     c.embed_dim = 0  # 0: one-hot inputs
+    c.readout_hidden = 0  # > 0: a ReLU layer of this size before the readout (Ba et al.'s retrieval model)
     c.num_layers = 1  # > 1 stacks copies of the cell
     c.zoneout_cell = 0.0  # zoneout rates (probability of keeping the old value); 0 turns it off
     c.zoneout_hidden = 0.0
@@ -59,6 +87,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.lr_boundaries = ()
     c.lr_values = ()
     c.grad_clip = 0.0  # global-norm clipping; 0 turns it off
+    # the loss whose gradient is clipped and optimised: "mean" over every target, or "sum_time": summed over
+    # the time steps and averaged over the batch (the authors' PTB code); logged losses stay per target
+    c.loss_reduction = "mean"
     c.batch_size = 128
     c.num_steps = 1000
     c.time_budget_s = 0.0  # > 0: also stop (evaluate, save) once training has run this many seconds
@@ -67,6 +98,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval_size = 2000
     c.eval_batch_size = 1000
     c.eval_seed = 12345
+    # language models: > 0 evaluates the best-on-validation model on the whole test stream at this batch
+    # size when the run ends (the authors' test BPC: batch 1), logged as split "final_test"
+    c.final_test_batch_size = 0
     # logging and checkpoints
     c.log_every = 50
     c.checkpoint_every = 500
@@ -88,12 +122,19 @@ def parse_arg(arg: str | None, presets: dict) -> tuple[bool, list[str]]:
 
 def apply_preset(config: ml_collections.ConfigDict, preset: dict) -> None:
     """Set cell, hidden and the cell's options from a preset dict like dict(cell='rum', hidden=100, lam=1);
-    a key that is not an option of the cell sets the config key of that name (e.g. embed_dim)."""
+    a key that is not an option of the cell sets the config key of that name (e.g. embed_dim), and a dotted
+    key a nested one (e.g. "task_options.train_size"). A preset without `cell` keeps the cell."""
     preset = dict(preset)
-    config.cell = preset.pop("cell")
-    config.hidden = preset.pop("hidden")
+    if "cell" in preset:
+        config.cell = preset.pop("cell")
+    if "hidden" in preset:
+        config.hidden = preset.pop("hidden")
     for key, value in preset.items():
-        if key in config[config.cell]:
+        *parents, leaf = key.split(".")
+        block = config
+        for name in parents:
+            block = block[name]
+        if not parents and key in config[config.cell]:
             config[config.cell][key] = value
         else:
-            config[key] = value
+            block[leaf] = value

@@ -3,8 +3,10 @@
 Paper scale (GPU/TPU; T = 200 by default, 500 and 1000 by override):
     python train.py --config=configs/copying.py --workdir=/tmp/copy_rum
     python train.py --config=configs/copying.py:lstm --config.task_options.delay=500 --workdir=...
-Cells of Figure 2, by variant: lstm (250), gru (250), rum (250, λ=0, η=None; the default),
-rum_eta1 (250, λ=0, η=1.0), rum_lam1 (100, λ=1, η=None). RMSProp lr 1e-3, decay 0.9, batch 128.
+Cells of Figure 2, by variant: lstm (250, forget bias 1 as the authors' baseline), gru (250), goru (250,
+tunable EUNN of capacity 2 as the authors' script), rum (250, λ=0, η=None; the default), rum_eta1 (250, λ=0,
+η=1.0), rum_lam1 (100, λ=1, η=None). RMSProp lr 1e-3, decay 0.9, batch 128, no clipping.
+Fidelity table (paper, authors' code, rumjax, switches): configs/README.md.
 Expected: LSTM and GRU stay at the baseline 10 ln 8/(T+20); RUM falls below it toward 0 within a
 few thousand steps (paper, Figure 2).
 
@@ -19,6 +21,7 @@ from configs.common import apply_preset, base_config, parse_arg
 PRESETS = {
     "lstm": dict(cell="lstm", hidden=250),
     "gru": dict(cell="gru", hidden=250),
+    "goru": dict(cell="goru", hidden=250, capacity=2),
     "rum": dict(cell="rum", hidden=250, lam=0, eta=None),
     "rum_eta1": dict(cell="rum", hidden=250, lam=0, eta=1.0),
     "rum_lam1": dict(cell="rum", hidden=100, lam=1, eta=None),

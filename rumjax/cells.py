@@ -4,12 +4,14 @@ Every entry builds a cell as ``factory(in_features, hidden_features, *, rngs, dt
 the cell is then ``cell(carry, x_t) -> (carry, y_t)`` with ``cell.initialize_carry(input_shape, rngs)``,
 and y_t has `hidden_features` units, so `models.run_cell`, `nnx.RNN` and `jax.lax.scan` run any of them.
 
-``CELL_OPTIONS[name]`` lists the options a cell accepts and their defaults; configs carry one
+``CELL_OPTIONS[name]`` lists the options a cell accepts and their defaults, read from the factory's
+keyword-only arguments (so each default is written once, in the signature); configs carry one
 block of options per cell (``config.rum.lam``), and only the chosen cell's block is used.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 from flax import nnx
@@ -21,63 +23,78 @@ from rumjax.goru import GORUCell
 from rumjax.learned_memory import LearnedMemoryCell
 from rumjax.ln_lstm import LNLSTMCell
 from rumjax.ntm import NTMCell
-from rumjax.rum import RUMCell
+from rumjax.rum import LN_EPS, RUMCell
 
 __all__ = ["CELLS", "CELL_OPTIONS", "make_cell"]
 
 
-def _rum(nx, nh, *, rngs, dtype=None, lam=0, eta=None, layer_norm=False, reversible=False):
-    return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, reversible=reversible, dtype=dtype, rngs=rngs)
+def _rum(nx, nh, *, rngs, dtype=None, lam=0, eta=None, layer_norm=False, ln_update_gate=True, ln_eps=LN_EPS,
+         reversible=False, gate_init="joint", eps_bias=True):
+    return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, ln_update_gate=ln_update_gate, ln_eps=ln_eps,
+                   reversible=reversible, gate_init=gate_init, eps_bias=eps_bias, dtype=dtype, rngs=rngs)
 
 
-def _lstm(nx, nh, *, rngs, dtype=None):
-    return nnx.LSTMCell(nx, nh, dtype=dtype, rngs=rngs)
+def _lstm(nx, nh, *, rngs, dtype=None, forget_bias=1.0):
+    """Flax's LSTMCell; `forget_bias` initialises the forget gate's bias (the authors' LSTM baselines: 1.0,
+    as TF's BasicLSTMCell; Flax's own default and rumjax 0.1: 0)."""
+    cell = nnx.LSTMCell(nx, nh, dtype=dtype, rngs=rngs)
+    cell.hf.bias[...] = cell.hf.bias[...] + forget_bias
+    return cell
 
 
 def _gru(nx, nh, *, rngs, dtype=None):
     return nnx.GRUCell(nx, nh, dtype=dtype, rngs=rngs)
 
 
+def _ln_lstm(nx, nh, *, rngs, dtype=None, form="joint", forget_bias=1.0):
+    return LNLSTMCell(nx, nh, form=form, forget_bias=forget_bias, dtype=dtype, rngs=rngs)
+
+
 def _fs_rnn(nx, nh, *, rngs, dtype=None, fast_cell="ln_lstm", slow_cell="rum", num_fast=2, slow_hidden=400,
-            slow_lam=0, slow_eta=None, slow_layer_norm=False):
-    """FS-RNN-k: `num_fast` fast cells of `nh` units and one slow cell of `slow_hidden` units."""
+            slow_lam=0, slow_eta=None, slow_layer_norm=False, slow_ln_update_gate=True, slow_ln_eps=LN_EPS,
+            ln_lstm_form="joint", dropout=0.0):
+    """FS-RNN-k: `num_fast` fast cells of `nh` units and one slow cell of `slow_hidden` units; `dropout` at
+    the two inner sites (F_1 → S, S → F_2); `ln_lstm_form` is the form of its ln_lstm cells, fast or slow,
+    and the ``slow_*`` options are a RUM slow cell's."""
     for role, name in (("fast_cell", fast_cell), ("slow_cell", slow_cell)):
         if name not in CELLS or name == "fs_rnn":
             raise ValueError(f"fs_rnn: {role}={name!r} is not a registered cell; valid: {', '.join(sorted(CELLS))}.")
-    slow_options = dict(lam=slow_lam, eta=slow_eta, layer_norm=slow_layer_norm) if slow_cell == "rum" else {}
-    fast = [make_cell(fast_cell, nx if i == 0 else (slow_hidden if i == 1 else 1), nh, rngs=rngs, dtype=dtype)
-            for i in range(num_fast)]
+    slow_options = {}
+    if slow_cell == "rum":
+        slow_options = dict(lam=slow_lam, eta=slow_eta, layer_norm=slow_layer_norm,
+                            ln_update_gate=slow_ln_update_gate, ln_eps=slow_ln_eps)
+    elif slow_cell == "ln_lstm":
+        slow_options = dict(form=ln_lstm_form)
+    fast_options = dict(form=ln_lstm_form) if fast_cell == "ln_lstm" else {}
+    fast = [make_cell(fast_cell, nx if i == 0 else (slow_hidden if i == 1 else 1), nh, rngs=rngs, dtype=dtype,
+                      **fast_options) for i in range(num_fast)]
     slow = make_cell(slow_cell, nh, slow_hidden, rngs=rngs, dtype=dtype, **slow_options)
-    return FSRNNCell(fast, slow)
+    return FSRNNCell(fast, slow, dropout=dropout)
 
 
 CELLS: dict[str, Callable[..., nnx.RNNCellBase]] = {
     "rum": _rum,
     "lstm": _lstm,
     "gru": _gru,
-    "ln_lstm": lambda nx, nh, *, rngs, dtype=None: LNLSTMCell(nx, nh, dtype=dtype, rngs=rngs),
-    "eunn": lambda nx, nh, *, rngs, dtype=None, **kw: EUNNCell(nx, nh, dtype=dtype, rngs=rngs, **kw),
-    "goru": lambda nx, nh, *, rngs, dtype=None, **kw: GORUCell(nx, nh, dtype=dtype, rngs=rngs, **kw),
-    "fast_weights": lambda nx, nh, *, rngs, dtype=None, **kw: FastWeightsCell(nx, nh, dtype=dtype, rngs=rngs, **kw),
-    "learned_memory": lambda nx, nh, *, rngs, dtype=None, **kw: LearnedMemoryCell(nx, nh, dtype=dtype, rngs=rngs,
-                                                                                  **kw),
-    "ntm": lambda nx, nh, *, rngs, dtype=None, **kw: NTMCell(nx, nh, dtype=dtype, rngs=rngs, **kw),
+    "ln_lstm": _ln_lstm,
+    "eunn": EUNNCell,
+    "goru": GORUCell,
+    "fast_weights": FastWeightsCell,
+    "learned_memory": LearnedMemoryCell,
+    "ntm": NTMCell,
     "fs_rnn": _fs_rnn,
 }
 
-CELL_OPTIONS: dict[str, dict[str, Any]] = {
-    "rum": {"lam": 0, "eta": None, "layer_norm": False, "reversible": False},
-    "lstm": {},
-    "gru": {},
-    "ln_lstm": {},
-    "eunn": {"capacity": 2, "fft": False},
-    "goru": {"capacity": 2, "fft": False},
-    "fast_weights": {"decay": 0.95, "eta": 0.5, "inner_steps": 1},
-    "learned_memory": {"memories": 2},
-    "ntm": {"slots": 64, "width": 20},
-    "fs_rnn": {"fast_cell": "ln_lstm", "slow_cell": "rum", "num_fast": 2, "slow_hidden": 400, "slow_lam": 0,
-               "slow_eta": None, "slow_layer_norm": False},
-}
+_NOT_OPTIONS = ("rngs", "dtype", "param_dtype")
+
+
+def _options(factory: Callable) -> dict[str, Any]:
+    """The keyword-only arguments of `factory` (a function or a class's __init__) and their defaults."""
+    params = inspect.signature(factory.__init__ if inspect.isclass(factory) else factory).parameters.values()
+    return {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY and p.name not in _NOT_OPTIONS}
+
+
+CELL_OPTIONS: dict[str, dict[str, Any]] = {name: _options(factory) for name, factory in CELLS.items()}
 
 
 def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, dtype=None, **options):

@@ -10,7 +10,9 @@ Equations as in shared/papers/baselines.md §2.1, f = ReLU, S inner ("settling")
 
 Argument names: λ → `decay`, η → `eta`, S → `inner_steps`. A_{t−1} already holds h_{t−1} when h_t
 is computed, as in the paper (one re-implementation updates A after the inner loop; that is an
-off-by-one). The paper does not settle whether LN applies to h^0; here it does, with the same LN.
+off-by-one). The paper does not settle whether LN applies to h^0: `ln_h0` chooses, "shared" (default)
+the same LN as the inner loop, "separate" an LN of its own, "none" h^0 = f(z) (as some
+re-implementations do).
 
 Memory: the carry holds A_t of shape (b, n, n), i.e. b·n² floats per sequence (128·50² floats
 = 1.3 MB at the recall shapes), and backpropagation through a scan stores one A_t per step. The
@@ -29,6 +31,8 @@ from flax import nnx
 
 __all__ = ["FastWeightsCarry", "FastWeightsCell"]
 
+LN_H0 = ("shared", "separate", "none")
+
 
 class FastWeightsCarry(NamedTuple):
     h: jax.Array  # (b, n)
@@ -36,8 +40,12 @@ class FastWeightsCarry(NamedTuple):
 
 
 class FastWeightsCell(nnx.RNNCellBase):
-    def __init__(self, in_features, hidden_features, *, decay=0.95, eta=0.5, inner_steps=1, dtype=None,
-                 param_dtype=jnp.float32, rngs: nnx.Rngs):
+    """FW-LN fast weights (module docstring); `ln_h0` is the layer norm of the preliminary state h^0."""
+
+    def __init__(self, in_features, hidden_features, *, decay=0.95, eta=0.5, inner_steps=1, ln_h0="shared",
+                 dtype=None, param_dtype=jnp.float32, rngs: nnx.Rngs):
+        if ln_h0 not in LN_H0:
+            raise ValueError(f"fast weights: ln_h0 must be one of {LN_H0}, got {ln_h0!r}.")
         if not 0.0 <= decay <= 1.0 or eta <= 0 or inner_steps < 1:
             raise ValueError(
                 f"fast weights: need 0 <= decay <= 1, eta > 0, inner_steps >= 1; got decay={decay}, eta={eta}, "
@@ -51,6 +59,9 @@ class FastWeightsCell(nnx.RNNCellBase):
         self.c = nnx.Param(nnx.initializers.lecun_normal()(rngs.params(), (in_features, n), param_dtype))
         self.b = nnx.Param(jnp.zeros((n,), param_dtype))
         self.ln = nnx.LayerNorm(n, epsilon=1e-5, param_dtype=param_dtype, rngs=rngs)
+        self.ln_h0 = ln_h0
+        if ln_h0 == "separate":
+            self.ln0 = nnx.LayerNorm(n, epsilon=1e-5, param_dtype=param_dtype, rngs=rngs)
 
     def __call__(self, carry: FastWeightsCarry, x):  # type: ignore[override]
         h_prev, a_prev = carry
@@ -58,11 +69,17 @@ class FastWeightsCell(nnx.RNNCellBase):
         z = (h_prev.astype(dtype) @ self.w[...].astype(dtype) + x.astype(dtype) @ self.c[...].astype(dtype))
         z = z.astype(h_prev.dtype)
         z = z + jnp.broadcast_to(self.b[...], z.shape)
-        h = jax.nn.relu(self.ln(z))
+        h = jax.nn.relu(self._ln_h0(z))
         for _ in range(self.inner_steps):
             h = jax.nn.relu(self.ln(z + jnp.einsum("...ij,...j->...i", a_prev, h)))
         a = self.decay * a_prev + self.eta * h[..., :, None] * h[..., None, :]
         return FastWeightsCarry(h, a), h
+
+    def _ln_h0(self, z):
+        """The layer norm of h^0 = f(LN(z)) per `ln_h0`."""
+        if self.ln_h0 == "none":
+            return z
+        return (self.ln0 if self.ln_h0 == "separate" else self.ln)(z)
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
         batch = tuple(input_shape[:-1])

@@ -9,8 +9,12 @@ Equations as in shared/papers/baselines.md §3.1 (names: V recurrent, X input ke
 
 The reset gate multiplies the output of the orthogonal map. U_o is the real EUNN (`rumjax.eunn.EUNN`, attribute `u_o`),
 tunable with `capacity` layers (the RUM recall script used 2) or FFT style (`fft=True`).
-Initialisation as the authors' code: X_·, V_r, V_z ~ U(−0.01, 0.01); b_r = 2; b_h = 0.01;
-b_z = 0; θ ~ U(−π, π).
+Initialisation: X_·, V_r, V_z ~ U(−0.01, 0.01); b_r = 2; θ ~ U(−π, π); and, as the RUM authors' GORU
+(the one their comparisons ran), b_h = `mod_bias_init` = 2 and b_z from TF's default initialiser
+(`update_bias_init="glorot"`: U(−√(3/n), √(3/n)), Glorot-uniform of a length-n vector). The separate GORU
+release starts b_h = 0.01 and b_z = 0 (``mod_bias_init=0.01, update_bias_init="zeros"``, rumjax 0.1).
+One deliberate difference: for even n the authors' tunable layer sets the last coordinate's cos and sin
+to 0, so their U_o is not orthogonal; rumjax's EUNN keeps U_o orthogonal (tested).
 """
 
 from __future__ import annotations
@@ -23,10 +27,16 @@ from rumjax.eunn import EUNN, _uniform, mod_relu
 
 __all__ = ["GORUCell"]
 
+UPDATE_BIAS_INITS = ("glorot", "zeros")
+
 
 class GORUCell(nnx.RNNCellBase):
-    def __init__(self, in_features, hidden_features, *, capacity=2, fft=False, dtype=None,
-                 param_dtype=jnp.float32, rngs: nnx.Rngs):
+    """GORU (module docstring): a GRU-like gate pair around an EUNN orthogonal U_o and modReLU."""
+
+    def __init__(self, in_features, hidden_features, *, capacity=2, fft=False, mod_bias_init: float = 2.0,
+                 update_bias_init: str = "glorot", dtype=None, param_dtype=jnp.float32, rngs: nnx.Rngs):
+        if update_bias_init not in UPDATE_BIAS_INITS:
+            raise ValueError(f"goru: update_bias_init must be one of {UPDATE_BIAS_INITS}, got {update_bias_init!r}.")
         nx, nh = in_features, hidden_features
         self.hidden_features = nh
         self.dtype = dtype
@@ -38,8 +48,11 @@ class GORUCell(nnx.RNNCellBase):
         self.v_r = nnx.Param(small(rngs.params(), (nh, nh), param_dtype))
         self.v_z = nnx.Param(small(rngs.params(), (nh, nh), param_dtype))
         self.b_r = nnx.Param(jnp.full((nh,), 2.0, param_dtype))
-        self.b_z = nnx.Param(jnp.zeros((nh,), param_dtype))
-        self.b_h = nnx.Param(jnp.full((nh,), 0.01, param_dtype))
+        if update_bias_init == "glorot":
+            self.b_z = nnx.Param(_uniform((3.0 / nh) ** 0.5)(rngs.params(), (nh,), param_dtype))
+        else:
+            self.b_z = nnx.Param(jnp.zeros((nh,), param_dtype))
+        self.b_h = nnx.Param(jnp.full((nh,), mod_bias_init, param_dtype))
 
     def __call__(self, h, x):  # type: ignore[override]
         dtype = self.dtype or h.dtype

@@ -68,10 +68,15 @@ def build_cell(cell: str, in_features: int, hidden: int, *, cell_options: dict |
 
 
 class SequenceClassifier(nnx.Module):
-    """tokens (b, t) → one-hot or embedding (b, t, d) → cell scan (b, t, n) → logits.
+    """tokens (b, t) → one-hot or embedding (b, t, d) → cell scan (b, t, n) → [ReLU layer] → logits.
 
     readout="all" gives logits at every step (b, t, c); readout="last" at the last step (b, c).
     num_layers > 1 stacks copies of the cell; zoneout rates > 0 wrap each in `ZoneoutCell`.
+    Tokens (b, t, w) are bags of words, one per step (bAbI's sentence format): each step's input is
+    the sum of its words' one-hot vectors or embeddings, id −1 marking an empty slot; with
+    `separate_last_embed` the last step (the question) has an embedding of its own, as the authors'
+    bAbI code. `readout_hidden` > 0 puts a ReLU layer of that size before the readout (Ba et al.'s
+    associative-retrieval model).
     """
 
     def __init__(
@@ -90,6 +95,8 @@ class SequenceClassifier(nnx.Module):
         dtype=None,
         unroll: int = 1,
         remat: bool = False,
+        readout_hidden: int = 0,
+        separate_last_embed: bool = False,
         rngs: nnx.Rngs,
     ):
         if readout not in READOUTS:
@@ -99,20 +106,36 @@ class SequenceClassifier(nnx.Module):
         self.unroll = unroll
         self.remat = remat
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim else None
+        self.embed_last = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim and separate_last_embed else None
         self.cell = build_cell(cell, embed_dim or vocab_size, hidden, cell_options=cell_options, num_layers=num_layers,
                                zoneout_cell=zoneout_cell, zoneout_hidden=zoneout_hidden, dtype=dtype, rngs=rngs)
-        self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
+        self.hidden_layer = nnx.Linear(hidden, readout_hidden, rngs=rngs) if readout_hidden else None
+        self.head = nnx.Linear(readout_hidden or hidden, num_classes, rngs=rngs)
+
+    def _inputs(self, tokens: jax.Array) -> jax.Array:
+        """(b, t) ids or (b, t, w) bags of ids (−1 empty) → (b, t, d) inputs: one-hot or embedded, bags summed."""
+        if self.embed is None:
+            xs = jax.nn.one_hot(tokens, self.vocab_size, dtype=jnp.float32)  # one_hot(−1) is all zero
+            return xs.sum(axis=2) if tokens.ndim == 3 else xs
+        if tokens.ndim == 2:
+            return self.embed(tokens)
+        present = (tokens >= 0)[..., None]
+        ids = jnp.maximum(tokens, 0)
+        xs = jnp.sum(jnp.where(present, self.embed(ids), 0.0), axis=2)  # (b, t, d)
+        if self.embed_last is not None:
+            last = jnp.sum(jnp.where(present[:, -1], self.embed_last(ids[:, -1]), 0.0), axis=1)  # (b, d)
+            xs = xs.at[:, -1].set(last)
+        return xs
 
     def __call__(self, tokens: jax.Array, *, rng: jax.Array | None = None, step=None) -> jax.Array:
         """Logits of `tokens`; `step` (training progress) is unused here, as by every recurrent model."""
-        if self.embed is None:
-            xs = jax.nn.one_hot(tokens, self.vocab_size, dtype=jnp.float32)  # (b, t, v)
-        else:
-            xs = self.embed(tokens)  # (b, t, d)
-        _, hs = run_cell(self.cell, xs, rng=rng, unroll=self.unroll, remat=self.remat)  # (b, t, n)
+        _, hs = run_cell(self.cell, self._inputs(tokens), rng=rng, unroll=self.unroll, remat=self.remat)  # (b, t, n)
         if self.readout == "last":
             hs = hs[:, -1]  # (b, n)
-        return self.head(hs.astype(jnp.float32))
+        hs = hs.astype(jnp.float32)
+        if self.hidden_layer is not None:
+            hs = jax.nn.relu(self.hidden_layer(hs))
+        return self.head(hs)
 
 
 class LanguageModel(nnx.Module):

@@ -28,7 +28,8 @@ from flax import nnx
 from rumjax import rotation
 from rumjax.layer_norm import layer_norm as ln
 
-__all__ = ["RUMParams", "RUMCarry", "RUMLayerNorm", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step", "RUMCell"]
+__all__ = ["RUMParams", "RUMCarry", "RUMLayerNorm", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step",
+           "rum_initial_carry", "joint_orthogonal", "RUMCell"]
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -54,12 +55,18 @@ class RUMCarry(NamedTuple):
 
 
 class RUMLayerNorm(NamedTuple):
-    """Gains and biases of RUM's optional layer norm, on τ and on the pre-activation of h̃, each (n,)."""
+    """Gains and biases of RUM's optional layer norm, each (n,): on τ, on the pre-activation of h̃ and,
+    unless None, on the update gate u (after its sigmoid, as the authors' code)."""
 
     gain_tau: jax.Array
     bias_tau: jax.Array
     gain_c: jax.Array
     bias_c: jax.Array
+    gain_u: jax.Array | None = None
+    bias_u: jax.Array | None = None
+
+
+LN_EPS = 1e-3  # ε of RUM's layer norm in the authors' code (rumjax before 0.2 used 1e-5)
 
 
 class RUMInputs(NamedTuple):
@@ -99,13 +106,24 @@ def rum_inputs(params: RUMParams, x: jax.Array, *, dtype=None) -> RUMInputs:
 
 
 def memory_target(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype=None,
-                  layer_norm: RUMLayerNorm | None = None) -> jax.Array:
+                  layer_norm: RUMLayerNorm | None = None, ln_eps: float = LN_EPS) -> jax.Array:
     """τ_t = W_xτ x_t + W_hτ h_{t−1} + b_τ (then LN(τ) with `layer_norm`), in the dtype of h."""
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
     tau = (inputs.x_tau + h_prev.astype(dtype) @ params.w_h_tau.astype(dtype)).astype(h_prev.dtype)  # (b, n)
     if layer_norm is not None:
-        tau = ln(tau, layer_norm.gain_tau, layer_norm.bias_tau)
+        tau = ln(tau, layer_norm.gain_tau, layer_norm.bias_tau, ln_eps)
     return tau
+
+
+def update_gate(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype=None,
+                layer_norm: RUMLayerNorm | None = None, ln_eps: float = LN_EPS) -> jax.Array:
+    """u_t = σ(W_xu x_t + W_hu h_{t−1} + b_u), then LN(u_t) when `layer_norm` has gain_u (the authors'
+    code normalises the gate after its sigmoid, so u may leave (0, 1)); in the dtype of h."""
+    dtype = dtype or jnp.result_type(h_prev, params.w_h_u)
+    u = jax.nn.sigmoid((inputs.x_u + h_prev.astype(dtype) @ params.w_h_u.astype(dtype)).astype(h_prev.dtype))
+    if layer_norm is not None and layer_norm.gain_u is not None:
+        u = ln(u, layer_norm.gain_u, layer_norm.bias_u, ln_eps)
+    return u
 
 
 def time_normalise(h: jax.Array, eta: float | None) -> jax.Array:
@@ -126,21 +144,21 @@ def rum_recurrence(
     activation: Activation = jax.nn.relu,
     dtype=None,
     layer_norm: RUMLayerNorm | None = None,
+    ln_eps: float = LN_EPS,
 ) -> tuple[RUMCarry, jax.Array]:
     """The h-dependent part of one RUM step, given `rum_inputs` of x_t.
 
-    With `layer_norm`, τ ← LN(τ) and h̃ = activation(LN(ε + R_t h_{t−1})), the placement of the
-    original code's option (which also normalises the already-squashed update gate; that puts u
-    outside (0, 1), so it is left out here).
+    With `layer_norm`, τ ← LN(τ), u ← LN(σ(·)) when the layer norm has u's gain (Appendix D: "RUM's
+    update gate and target memory"; the authors' code normalises u after its sigmoid), and
+    h̃ = activation(LN(ε + R_t h_{t−1})), each LN with ε = `ln_eps`.
     The carry keeps its own dtype (float32 when compute `dtype` is bfloat16): matrix
     products run in `dtype`, the rotation, the memory and the update in the carry's dtype.
     """
     h_prev, memory = carry
     state_dtype = h_prev.dtype
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
-    h_c = h_prev.astype(dtype)
-    tau = memory_target(params, h_prev, inputs, dtype, layer_norm)  # (b, n)
-    u = jax.nn.sigmoid((inputs.x_u + h_c @ params.w_h_u.astype(dtype)).astype(state_dtype))  # (b, n)
+    tau = memory_target(params, h_prev, inputs, dtype, layer_norm, ln_eps)  # (b, n)
+    u = update_gate(params, h_prev, inputs, dtype, layer_norm, ln_eps)  # (b, n)
     eps = inputs.eps.astype(state_dtype)  # (b, n)
     if lam == 0:
         r_h = rotation.rotate(eps, tau, h_prev)  # (b, n) R_t h_{t−1}, O(n)
@@ -152,7 +170,7 @@ def rum_recurrence(
         new_memory, r_h = rotation.compose_apply(base, eps, tau, h_prev)  # R_t (b, n, n), R_t h_{t−1} (b, n)
     pre = eps + r_h
     if layer_norm is not None:
-        pre = ln(pre, layer_norm.gain_c, layer_norm.bias_c)
+        pre = ln(pre, layer_norm.gain_c, layer_norm.bias_c, ln_eps)
     h_tilde = activation(pre)
     h_new = time_normalise(u * h_prev + (1.0 - u) * h_tilde, eta)
     return RUMCarry(h_new, new_memory), h_new
@@ -168,12 +186,27 @@ def rum_step(
     activation: Activation = jax.nn.relu,
     dtype=None,
     layer_norm: RUMLayerNorm | None = None,
+    ln_eps: float = LN_EPS,
 ) -> tuple[RUMCarry, jax.Array]:
     """One step of §3.2 (equations in the module docstring): (carry, x_t) -> (carry, h_t)."""
     return rum_recurrence(
         params, carry, rum_inputs(params, x, dtype=dtype), lam=lam, eta=eta, activation=activation, dtype=dtype,
-        layer_norm=layer_norm,
+        layer_norm=layer_norm, ln_eps=ln_eps,
     )
+
+
+GATE_INITS = ("joint", "separate")
+
+
+def joint_orthogonal(key: jax.Array, rows: int, cols: int, dtype=jnp.float32) -> jax.Array:
+    """The authors' kernel initialisation of τ and u over [x; h]: a (rows, cols) matrix whose first ⌊cols/2⌋
+    and last ⌈cols/2⌉ columns are each an orthonormal set (orthonormal rows where a half is wider than
+    `rows`), drawn independently. (For odd `cols` their code leaves the last column zero; here the second
+    half takes it.)"""
+    k1, k2 = jax.random.split(key)
+    half = cols // 2
+    ortho = nnx.initializers.orthogonal()
+    return jnp.concatenate([ortho(k1, (rows, half), dtype), ortho(k2, (rows, cols - half), dtype)], axis=1)
 
 
 def rum_initial_carry(batch_shape: tuple[int, ...], hidden: int, lam: int, dtype=jnp.float32) -> RUMCarry:
@@ -194,9 +227,19 @@ class RUMCell(nnx.RNNCellBase):
       lam: λ, the associative power (non-negative integer; 0 keeps no memory).
       eta: η, the norm of time normalisation, or None for none.
       activation: the activation of h̃ (ReLU in the paper).
-      kernel_init, recurrent_kernel_init: initialisers of the W_x· and W_h· kernels
-        (orthogonal, as the original authors). Biases: b_τ = b_u = 1, b_ε = 0.
-      layer_norm: layer norm on τ and on the pre-activation of h̃ (gains `ln_gain_*`, biases `ln_bias_*`).
+      gate_init: "joint" (default; the authors' code): [W_xτ; W_hτ] is one (N_x + N_h, N_h) kernel over the
+        concatenated [x; h], its two column halves each orthonormal, and the same for [W_xu; W_hu].
+        "separate": each of W_x· and W_h· from `kernel_init` / `recurrent_kernel_init` (rumjax 0.1).
+      kernel_init, recurrent_kernel_init: initialisers of the W_x· and W_h· kernels for
+        ``gate_init="separate"``; W_xε always uses `kernel_init` (orthogonal, as the authors).
+        Biases: b_τ = b_u = 1, b_ε = 0.
+      eps_bias: whether ε has its bias b_ε (the paper's equation; the authors' code has none:
+        ``eps_bias=False`` keeps b_ε at zero and out of the parameters).
+      layer_norm: layer norm on τ, on u (`ln_update_gate`) and on the pre-activation of h̃
+        (gains `ln_gain_*`, biases `ln_bias_*`).
+      ln_update_gate: with `layer_norm`, also normalise u after its sigmoid (Appendix D and the
+        authors' code; default True); False: τ and h̃ only (rumjax 0.1).
+      ln_eps: ε of the layer norm (1e-3 as the authors' code; rumjax 0.1 used 1e-5).
       reversible: for λ = 1, `sequence` backpropagates by recomputing R_{t−1} from R_t instead of
         storing every R_t (`rumjax.rum_sequence`).
       hoist_inputs: whether `sequence` computes the input terms of every step in one matrix product
@@ -215,8 +258,12 @@ class RUMCell(nnx.RNNCellBase):
         eta: float | None = None,
         activation: Activation = jax.nn.relu,
         layer_norm: bool = False,
+        ln_update_gate: bool = True,
+        ln_eps: float = LN_EPS,
         reversible: bool = False,
         hoist_inputs: bool | None = None,
+        gate_init: str = "joint",
+        eps_bias: bool = True,
         kernel_init=nnx.initializers.orthogonal(),
         recurrent_kernel_init=nnx.initializers.orthogonal(),
         dtype=None,
@@ -231,16 +278,28 @@ class RUMCell(nnx.RNNCellBase):
         self.activation = activation
         self.dtype = dtype
         self.param_dtype = param_dtype
+        if gate_init not in GATE_INITS:
+            raise ValueError(f"RUM: gate_init must be one of {GATE_INITS}, got {gate_init!r}.")
+        if not (isinstance(ln_eps, (int, float)) and ln_eps > 0):
+            raise ValueError(f"RUM: ln_eps must be a positive number, got {ln_eps!r}.")
         nx, nh = in_features, hidden_features
-        self.w_x_tau = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
-        self.w_h_tau = nnx.Param(recurrent_kernel_init(rngs.params(), (nh, nh), param_dtype))
-        self.b_tau = nnx.Param(jnp.ones((nh,), param_dtype))
-        self.w_x_u = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
-        self.w_h_u = nnx.Param(recurrent_kernel_init(rngs.params(), (nh, nh), param_dtype))
-        self.b_u = nnx.Param(jnp.ones((nh,), param_dtype))
+        for gate in ("tau", "u"):
+            if gate_init == "joint":
+                kernel = joint_orthogonal(rngs.params(), nx + nh, nh, param_dtype)  # (x + n, n) over [x; h]
+                w_x, w_h = kernel[:nx], kernel[nx:]
+            else:
+                w_x = kernel_init(rngs.params(), (nx, nh), param_dtype)
+                w_h = recurrent_kernel_init(rngs.params(), (nh, nh), param_dtype)
+            setattr(self, f"w_x_{gate}", nnx.Param(w_x))
+            setattr(self, f"w_h_{gate}", nnx.Param(w_h))
+            setattr(self, f"b_{gate}", nnx.Param(jnp.ones((nh,), param_dtype)))
         self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
-        self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
+        if eps_bias:
+            self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
+        self.eps_bias = eps_bias
         self.layer_norm = layer_norm
+        self.ln_update_gate = ln_update_gate
+        self.ln_eps = float(ln_eps)
         self.reversible = reversible
         self.hoist_inputs = hoist_inputs
         if layer_norm:
@@ -248,18 +307,25 @@ class RUMCell(nnx.RNNCellBase):
             self.ln_bias_tau = nnx.Param(jnp.zeros((nh,), param_dtype))
             self.ln_gain_c = nnx.Param(jnp.ones((nh,), param_dtype))
             self.ln_bias_c = nnx.Param(jnp.zeros((nh,), param_dtype))
+            if ln_update_gate:
+                self.ln_gain_u = nnx.Param(jnp.ones((nh,), param_dtype))
+                self.ln_bias_u = nnx.Param(jnp.zeros((nh,), param_dtype))
 
     @property
     def params(self) -> RUMParams:
         """The parameters as the pure-function `RUMParams`."""
-        return RUMParams(*(getattr(self, name)[...] for name in RUMParams._fields))
+        fields = {name: getattr(self, name)[...] for name in RUMParams._fields if name != "b_eps"}
+        b_eps = self.b_eps[...] if self.eps_bias else jnp.zeros((self.hidden_features,), self.param_dtype)
+        return RUMParams(**fields, b_eps=b_eps)
 
     @property
     def ln_params(self) -> RUMLayerNorm | None:
         """The layer-norm parameters, or None without layer norm."""
         if not self.layer_norm:
             return None
-        return RUMLayerNorm(self.ln_gain_tau[...], self.ln_bias_tau[...], self.ln_gain_c[...], self.ln_bias_c[...])
+        gain_u, bias_u = (self.ln_gain_u[...], self.ln_bias_u[...]) if self.ln_update_gate else (None, None)
+        return RUMLayerNorm(self.ln_gain_tau[...], self.ln_bias_tau[...], self.ln_gain_c[...], self.ln_bias_c[...],
+                            gain_u, bias_u)
 
     @property
     def carry_dtype(self):
@@ -268,7 +334,7 @@ class RUMCell(nnx.RNNCellBase):
     def __call__(self, carry: RUMCarry, inputs: jax.Array) -> tuple[RUMCarry, jax.Array]:  # type: ignore[override]
         return rum_step(
             self.params, carry, inputs, lam=self.lam, eta=self.eta, activation=self.activation, dtype=self.dtype,
-            layer_norm=self.ln_params,
+            layer_norm=self.ln_params, ln_eps=self.ln_eps,
         )
 
     def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1,
@@ -280,7 +346,8 @@ class RUMCell(nnx.RNNCellBase):
 
         hoist = self.hoist_inputs if self.hoist_inputs is not None else jax.default_backend() != "cpu"
         return rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
-                            dtype=self.dtype, layer_norm=self.ln_params, reversible=self.reversible, unroll=unroll,
+                            dtype=self.dtype, layer_norm=self.ln_params, ln_eps=self.ln_eps,
+                            reversible=self.reversible, unroll=unroll,
                             remat=remat, hoist_inputs=hoist)
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]

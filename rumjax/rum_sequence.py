@@ -29,19 +29,19 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.rum import RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence
+from rumjax.rum import LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence
 
 __all__ = ["rum_sequence"]
 
 
-def _scan(params, carry, xs_or_inputs, lam, eta, activation, dtype, layer_norm, unroll, remat=False):
+def _scan(params, carry, xs_or_inputs, lam, eta, activation, dtype, layer_norm, ln_eps, unroll, remat=False):
     """Scan over time-major `RUMInputs` (hoisted) or raw inputs (t, b, x) (projected inside each step)."""
     hoisted = isinstance(xs_or_inputs, RUMInputs)
 
     def body(carry, x):
         inp = x if hoisted else rum_inputs(params, x, dtype=dtype)
         return rum_recurrence(params, carry, inp, lam=lam, eta=eta, activation=activation, dtype=dtype,
-                              layer_norm=layer_norm)
+                              layer_norm=layer_norm, ln_eps=ln_eps)
 
     return jax.lax.scan(jax.checkpoint(body) if remat else body, carry, xs_or_inputs, unroll=unroll)
 
@@ -56,6 +56,7 @@ def rum_sequence(
     activation=jax.nn.relu,
     dtype=None,
     layer_norm: RUMLayerNorm | None = None,
+    ln_eps: float = LN_EPS,
     reversible: bool = False,
     unroll: int = 1,
     remat: bool = False,
@@ -72,40 +73,40 @@ def rum_sequence(
     xs = jnp.swapaxes(xs, 0, 1)  # (t, b, x)
     if reversible and lam == 1:
         inputs = rum_inputs(params, xs, dtype=dtype)  # (t, b, n) each, one matmul per term
-        carry, hs = _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, unroll)
+        carry, hs = _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll)
     else:
         inputs = rum_inputs(params, xs, dtype=dtype) if hoist_inputs else xs
-        carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, unroll, remat)
+        carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, ln_eps, unroll, remat)
     return carry, jnp.swapaxes(hs, 0, 1)
 
 
 # ---------------------------------------------------------------------------- reversible λ = 1
 
 
-@partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5, 7))
-def _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, unroll):
-    return _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, unroll)
+@partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5, 7, 8))
+def _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll):
+    return _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, ln_eps, unroll)
 
 
-def _reversible_fwd(params, carry, inputs, eta, activation, dtype, layer_norm, unroll):
-    final, hs = _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, unroll)
+def _reversible_fwd(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll):
+    final, hs = _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, ln_eps, unroll)
     h_prev = jnp.concatenate([carry.h[None], hs[:-1]], axis=0)  # (t, b, n) h_{t−1} for every step
     return (final, hs), (params, inputs, h_prev, final.memory, layer_norm)
 
 
-def _reversible_bwd(eta, activation, dtype, unroll, residuals, cotangents):
+def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangents):
     params, inputs, h_prev, memory_last, layer_norm = residuals
     g_final, g_hs = cotangents
 
     def step(params, carry, inp, layer_norm):
         return rum_recurrence(params, carry, inp, lam=1, eta=eta, activation=activation, dtype=dtype,
-                              layer_norm=layer_norm)
+                              layer_norm=layer_norm, ln_eps=ln_eps)
 
     def body(state, xs):
         memory, g_carry, g_params, g_ln = state
         inp, h, g_y = xs
         # τ_t and ε_t as the forward computed them, then R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ
-        tau = memory_target(params, h, inp, dtype, layer_norm)
+        tau = memory_target(params, h, inp, dtype, layer_norm, ln_eps)
         eps = inp.eps.astype(h.dtype)
         memory_prev = rotation.compose(memory, tau, eps)
         _, vjp = jax.vjp(step, params, RUMCarry(h, memory_prev), inp, layer_norm)

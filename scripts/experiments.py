@@ -25,6 +25,7 @@ class Experiment(NamedTuple):
         return ["python", "train.py", f"--config={self.config}", f"--workdir={runs}/{name}", *self.overrides]
 
 
+COPY_BUDGET = ("--config.num_steps=10000",)  # paper-size Copying: the steps every model trains for
 RECALL_BUDGETS = {30: 20_000, 50: 30_000}  # steps every model of a length trains for
 RECALL_BUDGET_T30 = (f"--config.num_steps={RECALL_BUDGETS[30]}",)
 RECALL_BUDGET_T50 = (f"--config.num_steps={RECALL_BUDGETS[50]}",)
@@ -39,6 +40,11 @@ EXPERIMENTS: dict[str, Experiment] = {
     "copy_cpu_rum": Experiment("copying_cpu", "RUM 64, λ=0, η=N/A", "configs/copying.py:cpu,rum"),
     "copy_cpu_rum_eta1": Experiment("copying_cpu", "RUM 64, λ=0, η=1.0", "configs/copying.py:cpu,rum_eta1"),
     "copy_cpu_rum_lam1": Experiment("copying_cpu", "RUM 64, λ=1, η=N/A", "configs/copying.py:cpu,rum_lam1"),
+    # Copying Memory at the paper's sizes (T = 200, batch 128, Figure 2's six models), one step budget for all
+    **{f"copy200_{preset}": Experiment("copying_t200", label, f"configs/copying.py:{preset}", COPY_BUDGET)
+       for preset, label in (("lstm", "LSTM 250"), ("gru", "GRU 250"), ("goru", "GORU 250"),
+                             ("rum", "RUM 250, λ=0, η=N/A"), ("rum_eta1", "RUM 250, λ=0, η=1.0"),
+                             ("rum_lam1", "RUM 100, λ=1, η=N/A"))},
     # Associative Recall, N_h = 50 for every model, same step budget per length
     "recall30_rum": Experiment("recall_t30", "RUM λ=1", "configs/recall.py:cpu", RECALL_BUDGET_T30),
     "recall30_lstm": Experiment("recall_t30", "LSTM", "configs/recall.py:cpu,lstm", RECALL_BUDGET_T30),
@@ -54,6 +60,19 @@ for _length, _budget in ((30, RECALL_BUDGET_T30), (50, RECALL_BUDGET_T50)):
         _variant = f"cpu,{_cell}" if _length == 30 else f"cpu,t50,{_cell}"
         EXPERIMENTS[f"recall{_length}_{_cell}"] = Experiment(
             f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget)
+# The authors' data regime (configs/README.md): one fixed set of 100k sequences, cycled, 10k validated every 1000
+for _cell, _label in (("rum", "RUM λ=1"), ("lstm", "LSTM"), ("gru", "GRU")):
+    EXPERIMENTS[f"recall30_fixed_{_cell}"] = Experiment(
+        "recall_t30_fixed", _label, f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30)
+# FW-LN where public re-implementations learn retrieval: 4 pairs (T = 8), Ba et al.'s training, and ablations
+FW_T8_BUDGET = ("--config.num_steps=30000",)
+for _suffix, _label, _extra in (
+        ("", "FW-LN, Ba et al.'s training", ()),
+        ("_ln0_separate", "FW-LN, h⁰ with its own LN", ("--config.fast_weights.ln_h0=separate",)),
+        ("_ln0_none", "FW-LN, no LN on h⁰", ("--config.fast_weights.ln_h0=none",)),
+        ("_relu100", "FW-LN, 100-unit ReLU layer before the readout", ("--config.readout_hidden=100",))):
+    EXPERIMENTS[f"recall8_fast_weights_ba{_suffix}"] = Experiment(
+        "recall_t8_fw", _label, "configs/recall.py:cpu,t8,fast_weights_ba", FW_T8_BUDGET + _extra)
 EXPERIMENTS["recall30_fast_weights_embed"] = Experiment(
     "recall_t30", "FW-LN, 100-d input embedding", "configs/recall.py:cpu,fast_weights_embed", RECALL_BUDGET_T30)
 EXPERIMENTS["recall30_fast_weights_ba"] = Experiment(
@@ -67,11 +86,11 @@ for _task in range(1, 21):
         "babi_cpu", "RUM", "configs/babi.py:cpu", (f"--config.task_options.tasks={_task}",))
     EXPERIMENTS[f"babi_memn2n_qa{_task}"] = Experiment(
         "babi_cpu", "MemN2N", "configs/babi_memn2n.py:cpu", (f"--config.task_options.tasks={_task}",))
-# Character-level PTB at CPU scale: RUM 128 against an LN-LSTM of the same parameter count (92 units),
+# Character-level PTB at CPU scale: RUM 128 against an LN-LSTM of the same parameter count (93 units),
 # each trained for the same wall time on one core (time_budget_s) rather than the same steps
 PTB_CPU_BUDGET = ("--config.num_steps=1000000", "--config.time_budget_s=1200")
 EXPERIMENTS["ptb_cpu_rum"] = Experiment("ptb_cpu", "RUM 128 (λ=0, η=1.0, LN)", "configs/ptb_rum.py:cpu", PTB_CPU_BUDGET)
-EXPERIMENTS["ptb_cpu_lstm"] = Experiment("ptb_cpu", "LN-LSTM 92", "configs/ptb_lstm.py:cpu", PTB_CPU_BUDGET)
+EXPERIMENTS["ptb_cpu_lstm"] = Experiment("ptb_cpu", "LN-LSTM 93", "configs/ptb_lstm.py:cpu", PTB_CPU_BUDGET)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

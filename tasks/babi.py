@@ -5,9 +5,19 @@ with ``qaN_{train,valid,test}.txt`` (plain or ``.gz``), under a local directory;
 extracted from the official archive (URL below). Format: ``ID text`` lines; a question line is
 ``ID question<TAB>answer<TAB>supporting ids``; ID 1 starts a new story.
 
-As appendix C: words are tokenised, the story's sentences and the question are concatenated into
-one word sequence, and sequences are padded with the blank (id 0) at the beginning, so the
-question always ends at the last step, where the answer is read.
+Input formats (``format``):
+
+* ``"sequence"`` (appendix C): the story's words and the question's are one word sequence, padded
+  with the blank (id 0) at the beginning and, with ``end_blank`` (default, appendix C: "filled with
+  blank at the beginning and the end"), followed by one blank, at which the answer is read.
+* ``"sentence"`` (the authors' runs): one step per sentence, a bag of its words, then one step for
+  the question; padded in front with blank steps. Inputs are (steps, words) ids, −1 for an empty
+  slot; the model sums each step's word vectors (and embeds the question step apart). About 5×
+  shorter than the word sequence.
+* ``"memory"``: sentences as MemN2N's memory slots.
+
+``punctuation`` (default, as the authors' tokenizer) keeps the sentence-final ``.`` and ``?`` as
+words; rumjax 0.1 dropped them.
 
 The offline copy lacks ``en-10k/qa3_three-supporting-facts_train.txt`` (and ``en-valid-10k/qa3_train.txt``);
 ``qa3_fallback="1k"`` trains task 3 on its 1k file (the first 1000 questions of the 10k one) instead
@@ -27,7 +37,8 @@ import numpy as np
 
 from tasks.data_files import DataError, checksums, fetch_archive, locate, open_text, verify
 
-__all__ = ["URL", "TASK_NAMES", "Example", "parse", "tokenize", "task_file", "load_task", "build_vocab", "vectorize"]
+__all__ = ["URL", "TASK_NAMES", "Example", "parse", "tokenize", "task_file", "load_task", "build_vocab", "vectorize",
+           "vectorize_sentences", "FORMATS"]
 
 URL = "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz"
 TASK_NAMES = {
@@ -38,6 +49,7 @@ TASK_NAMES = {
     18: "size-reasoning", 19: "path-finding", 20: "agents-motivations",
 }
 SIZES = {"1k": "en", "10k": "en-10k"}
+FORMATS = ("sequence", "sentence", "memory")
 BLANK = "<blank>"
 
 
@@ -48,12 +60,12 @@ class Example(NamedTuple):
     supporting: list[int]  # line ids of the supporting facts
 
 
-def tokenize(sentence: str) -> list[str]:
-    """Lower-case words; the final ``.`` or ``?`` is dropped."""
-    return re.findall(r"[a-z0-9,']+", sentence.lower())
+def tokenize(sentence: str, punctuation: bool = False) -> list[str]:
+    """Lower-case words; ``.``, ``?`` and ``!`` are words of their own with `punctuation`, else dropped."""
+    return re.findall(r"[a-z0-9,']+|[.?!]" if punctuation else r"[a-z0-9,']+", sentence.lower())
 
 
-def parse(lines) -> list[Example]:
+def parse(lines, punctuation: bool = False) -> list[Example]:
     """The questions of a bAbI file, each with the story up to it."""
     examples, story = [], []
     ids: dict[int, int] = {}
@@ -67,11 +79,11 @@ def parse(lines) -> list[Example]:
             story, ids = [], {}
         if "\t" in text:
             question, answer, support = text.split("\t")
-            examples.append(Example([list(s) for s in story], tokenize(question), answer.strip(),
+            examples.append(Example([list(s) for s in story], tokenize(question, punctuation), answer.strip(),
                                     [int(s) for s in support.split()]))
         else:
             ids[number] = len(story)
-            story.append(tokenize(text))
+            story.append(tokenize(text, punctuation))
     return examples
 
 
@@ -89,7 +101,7 @@ def task_file(task: int, size: str, split: str) -> str:
 
 
 def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool = True,
-              qa3_fallback: str = "error", check: bool = True) -> list[Example]:
+              qa3_fallback: str = "error", check: bool = True, punctuation: bool = False) -> list[Example]:
     """Parse one task file, checked against its checksum (unless `check` is False, for hand-made
     files); see the module docstring for qa3 at 10k."""
     if qa3_fallback not in ("error", "1k"):
@@ -105,13 +117,13 @@ def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool
     if path is None:
         if task == 3 and size == "10k" and split == "train" and qa3_fallback == "1k":
             warnings.warn(f"{name} is missing in {data_dir}; task 3 trains on its 1k file instead (qa3_fallback='1k').")
-            return load_task(data_dir, task, "1k", split, download=download, check=check)
+            return load_task(data_dir, task, "1k", split, download=download, check=check, punctuation=punctuation)
         hint = (" Set qa3_fallback='1k' to train task 3 on its 1k file instead." if task == 3 and size == "10k" else "")
         raise DataError(f"{os.path.join(data_dir, name)} (or .gz) is missing; it is in {URL}.{hint}")
     if check:
         verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
     with open_text(path) as f:
-        return parse(f)
+        return parse(f, punctuation)
 
 
 def build_vocab(examples: list[Example]) -> list[str]:
@@ -125,8 +137,10 @@ def build_vocab(examples: list[Example]) -> list[str]:
     return [BLANK, *sorted(words)]
 
 
-def vectorize(examples: list[Example], vocab: list[str], length: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs (n, length) int32, answers (n,) int32): story words then question words, blank-padded in front.
+def vectorize(examples: list[Example], vocab: list[str], length: int,
+              end_blank: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs (n, length) int32, answers (n,) int32): story words then question words (then one blank with
+    `end_blank`), blank-padded in front.
 
     Longer sequences keep their last `length` words (the question and the most recent sentences).
     """
@@ -134,10 +148,28 @@ def vectorize(examples: list[Example], vocab: list[str], length: int) -> tuple[n
     inputs = np.zeros((len(examples), length), np.int32)
     answers = np.zeros((len(examples),), np.int32)
     for i, ex in enumerate(examples):
-        words = [w for s in ex.story for w in s] + ex.question
+        words = [w for s in ex.story for w in s] + ex.question + ([BLANK] if end_blank else [])
         ids = [index[w] for w in words][-length:]
         inputs[i, length - len(ids):] = ids
         answers[i] = index[ex.answer]
+    return inputs, answers
+
+
+def vectorize_sentences(examples: list[Example], vocab: list[str], steps: int, words: int):
+    """(inputs (n, steps, words) int32, answers (n,) int32): one step per story sentence, its word ids
+    followed by −1 (empty), then the question's step; blank steps ([0, −1, …]) in front. Longer stories
+    keep their last `steps` − 1 sentences."""
+    index = {w: i for i, w in enumerate(vocab)}
+    inputs = np.full((len(examples), steps, words), -1, np.int32)
+    inputs[:, :, 0] = 0  # blank steps
+    answers = np.zeros((len(examples),), np.int32)
+    for n, ex in enumerate(examples):
+        sentences = [*ex.story[-(steps - 1):], ex.question] if steps > 1 else [ex.question]
+        for k, sentence in enumerate(sentences):
+            row = inputs[n, steps - len(sentences) + k]
+            row[:] = -1
+            row[: len(sentence)] = [index[w] for w in sentence]
+        answers[n] = index[ex.answer]
     return inputs, answers
 
 
@@ -169,33 +201,41 @@ class BabiTask:
 
     def __init__(self, data_dir: str, tasks: str = "1", size: str = "10k", valid_fraction: float = 0.1,
                  max_length: int = 0, qa3_fallback: str = "error", download: bool = True, check: bool = True,
-                 format: str = "sequence", memory_size: int = 50):
+                 format: str = "sequence", memory_size: int = 50, end_blank: bool = True,
+                 punctuation: bool = True):
         ids = [int(t) for t in str(tasks).split(",") if t.strip()]
         if not ids or any(t not in TASK_NAMES for t in ids):
             raise ValueError(f"babi: tasks must be a comma list of 1..20, got {tasks!r}.")
         if not 0.0 <= valid_fraction < 1.0:
             raise ValueError(f"babi: valid_fraction must be in [0, 1), got {valid_fraction}.")
-        if format not in ("sequence", "memory"):
-            raise ValueError(f"babi: format must be 'sequence' (one word sequence, for RNNs) or 'memory' "
-                             f"(sentences, for MemN2N), got {format!r}.")
+        if format not in FORMATS:
+            raise ValueError(f"babi: format must be 'sequence' (one word sequence, for RNNs), 'sentence' (a bag of "
+                             f"words per sentence, for RNNs) or 'memory' (sentences, for MemN2N), got {format!r}.")
         self.format, self.memory_size = format, memory_size
         splits = {"train": [], "valid": [], "test": []}
         for t in ids:
-            train = load_task(data_dir, t, size, "train", download=download, qa3_fallback=qa3_fallback, check=check)
+            train = load_task(data_dir, t, size, "train", download=download, qa3_fallback=qa3_fallback, check=check,
+                              punctuation=punctuation)
             cut = len(train) - int(round(valid_fraction * len(train)))
             splits["train"] += train[:cut]
             splits["valid"] += train[cut:]
-            splits["test"] += load_task(data_dir, t, size, "test", download=download, check=check)
+            splits["test"] += load_task(data_dir, t, size, "test", download=download, check=check,
+                                        punctuation=punctuation)
         self.vocab = build_vocab([ex for part in splits.values() for ex in part])
-        longest = max(len([w for s in ex.story for w in s]) + len(ex.question) for part in splits.values()
-                      for ex in part)
+        examples = [ex for part in splits.values() for ex in part]
+        if format == "sentence":
+            longest = max(len(ex.story) + 1 for ex in examples)
+        else:
+            longest = max(len([w for s in ex.story for w in s]) + len(ex.question) for ex in examples) + end_blank
         self.seq_len = min(longest, max_length) if max_length else longest
         self.vocab_size = self.num_classes = len(self.vocab)
+        words = max(len(s) for ex in examples for s in [*ex.story, ex.question])
         if format == "memory":
-            words = max(len(s) for part in splits.values() for ex in part for s in [*ex.story, ex.question])
             arrays = {k: vectorize_memory(v, self.vocab, memory_size, words) for k, v in splits.items() if v}
+        elif format == "sentence":
+            arrays = {k: vectorize_sentences(v, self.vocab, self.seq_len, words) for k, v in splits.items() if v}
         else:
-            arrays = {k: vectorize(v, self.vocab, self.seq_len) for k, v in splits.items() if v}
+            arrays = {k: vectorize(v, self.vocab, self.seq_len, end_blank) for k, v in splits.items() if v}
         self.sizes = {k: len(v) for k, v in splits.items()}
         self._train = jax.tree.map(jnp.asarray, arrays["train"])
         self._held_out = {k: arrays[k] for k in ("valid", "test") if k in arrays}

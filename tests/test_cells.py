@@ -129,7 +129,7 @@ def test_fast_weights_against_explicit_memory(x64, rng, inner_steps):
 
 
 def test_ln_lstm_step(x64, rng):
-    cell = LNLSTMCell(3, 4, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
+    cell = LNLSTMCell(3, 4, form="ba", param_dtype=jnp.float64, rngs=nnx.Rngs(0))
     for name in ("gain_x", "gain_h", "bias_x", "bias_h", "gain_c", "bias_c"):
         getattr(cell, name)[...] = jnp.asarray(rng.normal(size=getattr(cell, name)[...].shape))
     p = _np(nnx.to_pure_dict(nnx.state(cell, nnx.Param)))
@@ -147,7 +147,8 @@ def test_ln_lstm_step(x64, rng):
 
 
 def test_rum_layer_norm_step(x64, rng):
-    cell = RUMCell(3, 5, eta=1.0, layer_norm=True, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
+    cell = RUMCell(3, 5, eta=1.0, layer_norm=True, ln_update_gate=False, ln_eps=1e-5, param_dtype=jnp.float64,
+                   rngs=nnx.Rngs(0))
     cell.ln_gain_tau[...] = jnp.asarray(rng.uniform(0.5, 1.5, 5))
     cell.ln_bias_c[...] = jnp.asarray(rng.normal(size=5))
     p = _np(nnx.to_pure_dict(nnx.state(cell, nnx.Param)))

@@ -73,7 +73,7 @@ def test_nnx_rnn_equals_python_loop(rng, lam, eta):
 
 
 def test_cell_parameters_and_initialisation():
-    cell = RUMCell(7, 10, rngs=nnx.Rngs(0))
+    cell = RUMCell(7, 10, gate_init="separate", rngs=nnx.Rngs(0))  # the joint default: tests/test_fidelity.py
     params = nnx.state(cell, nnx.Param)
     names = {str(path[0]) for path, _ in nnx.to_flat_state(params)}
     assert names == set(RUMParams._fields)

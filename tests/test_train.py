@@ -129,14 +129,16 @@ def test_every_recall_preset_builds_the_model_it_names(preset):
     c = recall.get_config(f"cpu,{preset}")
     train.validate_config(c)
     cell = train.build_model(c, train.build_task(c)).cell
-    named = recall.PRESETS[preset] or recall.PRESETS["rum"]  # t30, t50: the default model, RUM
-    assert c.cell == named["cell"] and cell.hidden_features == named["hidden"] == 50
-    for key, value in named.items():
+    named = recall.PRESETS[preset]
+    model = named if "cell" in named else recall.PRESETS["rum"]  # t30, t50, t8, fixed: the default model, RUM
+    assert c.cell == model["cell"] and cell.hidden_features == model["hidden"] == 50
+    for key, value in {**model, **named}.items():
         if key in c[c.cell]:  # a cell option: into the cell's block, which build_model passes on
             assert c[c.cell][key] == value, (preset, key)
-        elif key not in ("cell", "hidden"):  # any other key: the config's own
-            assert c[key] == value, (preset, key)
-    assert c.task_options.length == (50 if preset == "t50" else 30)
+        elif key not in ("cell", "hidden"):  # any other key: the config's own (dotted: nested)
+            block, *rest = key.split(".")
+            assert (c[block][rest[0]] if rest else c[key]) == value, (preset, key)
+    assert c.task_options.length == {"t50": 50, "t8": 8}.get(preset, 30)
 
 
 @pytest.mark.parametrize(

@@ -54,8 +54,9 @@ def test_carry_is_stable_and_rnn_equals_loop(name, dtype):
         assert y.shape == (B, NH)
         loop.append(y)
     ys = nnx.RNN(cell)(xs, initial_carry=carry)
-    tol = 1e-5 if dtype is None else 2e-2
-    np.testing.assert_allclose(np.asarray(ys, np.float32), np.asarray(jnp.stack(loop, 1), np.float32), atol=tol)
+    atol, rtol = (1e-5, 1e-5) if dtype is None else (3e-2, 2e-2)  # bfloat16: 8 bits of mantissa, 6 steps
+    np.testing.assert_allclose(np.asarray(ys, np.float32), np.asarray(jnp.stack(loop, 1), np.float32), atol=atol,
+                               rtol=rtol)
     # the state stays at least float32 whatever the compute dtype
     for leaf in jax.tree.leaves(carry):
         if jnp.issubdtype(leaf.dtype, jnp.floating):
