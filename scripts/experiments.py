@@ -60,10 +60,14 @@ for _length, _budget in ((30, RECALL_BUDGET_T30), (50, RECALL_BUDGET_T50)):
         _variant = f"cpu,{_cell}" if _length == 30 else f"cpu,t50,{_cell}"
         EXPERIMENTS[f"recall{_length}_{_cell}"] = Experiment(
             f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget)
-# The authors' data regime (configs/README.md): one fixed set of 100k sequences, cycled, 10k validated every 1000
+# The authors' data regime (configs/README.md): one fixed set of 100k sequences, cycled, 10k validated every 1000;
+# beside the same models on fresh data, validated the same way, run with the same code
 for _cell, _label in (("rum", "RUM λ=1"), ("lstm", "LSTM"), ("gru", "GRU")):
     EXPERIMENTS[f"recall30_fixed_{_cell}"] = Experiment(
-        "recall_t30_fixed", _label, f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30)
+        "recall_t30_regime", f"{_label}, fixed 100k set", f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30)
+    EXPERIMENTS[f"recall30_fresh_{_cell}"] = Experiment(
+        "recall_t30_regime", f"{_label}, fresh data", f"configs/recall.py:cpu,fixed,{_cell}",
+        RECALL_BUDGET_T30 + ("--config.task_options.train_size=0",))
 # FW-LN where public re-implementations learn retrieval: 4 pairs (T = 8), Ba et al.'s training, and ablations
 FW_T8_BUDGET = ("--config.num_steps=30000",)
 for _suffix, _label, _extra in (

@@ -17,7 +17,7 @@ def test_report_reads_runs_back(tmp_path, monkeypatch):
     report.main()
     text = out.read_text()
     last = [r for r in report.read_metrics(str(runs / "copy_cpu_rum"), "test")][-1]
-    assert f"| RUM 64, λ=0, η=N/A | 20 | {last['loss']:.4f} |" in text
+    assert f"| RUM 64, λ=0, η=N/A | 16 | 20 | {last['loss']:.4f} |" in text
     assert "| 30 | RUM λ=1 | | not run |" in text  # a run that does not exist is listed, not invented
     assert os.path.exists(figures / "copying_cpu.png")
     assert "## How to reproduce at paper scale" in text
@@ -80,3 +80,26 @@ def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, m
     row = next(line for line in text.splitlines() if line.startswith("| 30 | RUM λ=1 |"))
     assert "(unfinished: 10 of 20)" in row and "(at 10)" in row
     assert os.path.exists(figures / "kernel_recall30.png") and "mean |diagonal|" in text
+
+
+def test_a_section_whose_runs_are_gone_keeps_its_text_and_records_can_be_archived(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    c = tiny_config(num_steps=10, eval_every=10)
+    train.train_and_evaluate(c, str(runs / "copy_cpu_rum"))
+    out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
+    old_recall = "## Associative Recall (paper §4.2, Table 1, Figure 4)\n\n| 30 | RUM λ=1 | 9560 | 100.0% |"
+    out.write_text(f"# Results\n\n<!-- report:recall -->\n{old_recall}\n<!-- /report:recall -->\n")
+    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
+    report.main()
+    text = out.read_text()
+    assert old_recall in text  # no recall run here: the earlier text stays
+    assert "| RUM 64, λ=0, η=N/A | 16 | 10 |" in text  # a section with runs is written anew
+    # the records (no checkpoints) go to a folder the report can read instead of the workdirs
+    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--archive", str(tmp_path / "kept")])
+    report.main()
+    assert sorted(os.listdir(tmp_path / "kept" / "copy_cpu_rum")) == ["config.json", "metrics.jsonl", "run_info.json"]
+    out.write_text("")
+    monkeypatch.setattr("sys.argv", ["report", "--runs", str(tmp_path / "missing"), str(tmp_path / "kept"),
+                                     "--out", str(out), "--figures", str(figures)])
+    report.main()
+    assert "| RUM 64, λ=0, η=N/A | 16 | 10 |" in out.read_text()
