@@ -1,7 +1,9 @@
-# Two commands that work on a fresh machine with Python >= 3.10 and make:
-#   make train   trains the default experiment (Copying Memory, CPU-sized) into $(WORKDIR)
-#   make test    runs the test suite
-# Each creates (or reuses) the virtual environment $(VENV) from pyproject.toml.
+# Commands that work on a fresh machine with Python >= 3.10 and make:
+#   make train     trains the default experiment (Copying Memory, CPU-sized) into $(WORKDIR)
+#   make test      the fast test tier (under 3 minutes on 2 cores): everything not marked slow
+#   make test-all  every test, end-to-end training runs included (what CI runs)
+# Each creates (or reuses) the virtual environment $(VENV): the library with its training and test extras,
+# at the versions of constraints.txt.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,18 +12,21 @@ CONFIG ?= configs/copying.py:cpu
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: train test bench clean-venv
+.PHONY: train test test-all bench clean-venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e ".[test]"
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e ".[train,test]"
 	touch $(STAMP)
 
 train: $(STAMP)
 	$(VENV)/bin/python train.py --config=$(CONFIG) --workdir=$(WORKDIR)
 
 test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

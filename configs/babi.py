@@ -18,14 +18,10 @@ Paper (Table 4): RUM 73.2% mean test accuracy, MemN2N 86%, LSTM 49%, GORU 60%.
 Fidelity table: configs/README.md.
 """
 
-import os
-
 import ml_collections
 
-from configs.common import apply_preset, base_config, parse_arg
+from configs.common import apply_preset, base_config, data_dir, parse_arg
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "babi", "tasks_1-20_v1-2")
-DATA_DIR = os.path.normpath(SHARED) if os.path.isdir(SHARED) else os.path.join("data", "babi")
 
 PRESETS = {
     "rum": dict(cell="rum", hidden=256, lam=0, eta=None),
@@ -40,7 +36,7 @@ def get_config(arg=None):
     c = base_config()
     c.task = "babi"
     c.task_options = ml_collections.ConfigDict(dict(
-        data_dir=DATA_DIR, tasks="1", size="10k", valid_fraction=0.1, max_length=0, qa3_fallback="error",
+        data_dir=data_dir("babi", "babi/tasks_1-20_v1-2"), tasks="1", size="10k", valid_fraction=0.1, max_length=0, qa3_fallback="error",
         download=True, check=True, format="sequence", end_blank=True, punctuation=True))
     apply_preset(c, PRESETS["rum"])
     c.embed_dim = 64

@@ -8,6 +8,8 @@ always exist, so ``--config.cell=lstm`` or ``--config.optimizer=adam`` needs not
 
 from __future__ import annotations
 
+import os
+
 import ml_collections
 
 from rumjax.cells import CELL_OPTIONS
@@ -46,6 +48,18 @@ SAVED_BEFORE = {
     "task_options.punctuation": False,
     "task_options.train_size": 0,
 }
+
+
+def data_dir(name: str, shared_subdir: str) -> str:
+    """Where an experiment's real data set is: $RUMJAX_DATA/<name> when RUMJAX_DATA is set; else the team's
+    offline copy ../shared/data/<shared_subdir> beside this checkout when it is there; else ./data/<name>
+    (missing files are fetched there from the official archive). ``--config.task_options.data_dir`` overrides."""
+    root = os.environ.get("RUMJAX_DATA")
+    if root:
+        return os.path.join(root, name)
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shared = os.path.normpath(os.path.join(checkout, "..", "shared", "data", shared_subdir))
+    return shared if os.path.isdir(shared) else os.path.join("data", name)
 
 
 def _block(options: dict) -> ml_collections.ConfigDict:

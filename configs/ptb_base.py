@@ -15,21 +15,17 @@ The ``:cpu`` variants keep the architecture at a small size (embedding 32, 128 u
 T 50) for a run of well under an hour on 2 CPU cores.
 """
 
-import os
-
 import ml_collections
 
-from configs.common import base_config
+from configs.common import base_config, data_dir
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "ptb")
-DATA_DIR = os.path.normpath(SHARED) if os.path.isdir(SHARED) else os.path.join("data", "ptb")
 STEPS_PER_EPOCH = 261  # (5,017,482 // 128 − 1) // 150
 
 
 def ptb_config(*, epochs: int, cpu: bool) -> ml_collections.ConfigDict:
     c = base_config()
     c.task = "ptb"
-    c.task_options = ml_collections.ConfigDict(dict(data_dir=DATA_DIR, seq_len=150, download=True, check=True))
+    c.task_options = ml_collections.ConfigDict(dict(data_dir=data_dir("ptb", "ptb"), seq_len=150, download=True, check=True))
     c.embed_dim = 128
     c.dropout = 0.35
     c.zoneout_cell = 0.5

@@ -1,7 +1,8 @@
 """rumjax: the Rotational Unit of Memory and its recurrent-memory baselines in JAX / Flax NNX."""
 
 from rumjax.rotation import compose, rotate, rotation_components, rotation_matrix
-from rumjax.rum import RUMCarry, RUMCell, RUMInputs, RUMParams, rum_inputs, rum_recurrence, rum_step
+from rumjax.rum import (RUMCarry, RUMCell, RUMInputs, RUMParams, rum_initial_carry, rum_inputs, rum_recurrence,
+                        rum_step)
 
 __all__ = [
     "rotation_components",
@@ -14,5 +15,6 @@ __all__ = [
     "rum_inputs",
     "rum_recurrence",
     "rum_step",
+    "rum_initial_carry",
     "RUMCell",
 ]

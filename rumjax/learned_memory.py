@@ -37,6 +37,13 @@ class LearnedMemoryCarry(NamedTuple):
 
 
 class LearnedMemoryCell(nnx.RNNCellBase):
+    """K associative memories with a learned write (ours, WeiNet-style; not the published WeiNet):
+
+        A^k_t = f^k A^k_{t−1} + e^k v^k (q^k)ᵀ,   h_t = ReLU(LN(W h_{t−1} + C x_t + b + Σ_k A^k_t h^0))
+
+    with key q^k, value v^k and scalar gates f^k, e^k learned from [x_t; h_{t−1}] (module docstring).
+    """
+
     def __init__(self, in_features, hidden_features, *, memories=2, dtype=None, param_dtype=jnp.float32,
                  rngs: nnx.Rngs):
         if memories < 1:

@@ -33,8 +33,9 @@ class MetricLog:
 
         self.path = os.path.join(workdir, METRICS_FILE)
         kept = [r for r in read_metrics(workdir) if r["step"] <= resume_step]
-        with open(self.path, "w") as f:
+        with open(self.path + ".tmp", "w") as f:  # written aside, then renamed: a kill here loses nothing
             f.writelines(json.dumps(r) + "\n" for r in kept)
+        os.replace(self.path + ".tmp", self.path)
         self._tb = SummaryWriter(os.path.join(workdir, "tb"), purge_step=resume_step + 1 if resume_step else None)
 
     def write(self, step: int, split: str, wall_time: float, metrics: dict) -> None:

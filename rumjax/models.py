@@ -19,6 +19,30 @@ __all__ = ["run_cell", "build_cell", "SequenceClassifier", "LanguageModel"]
 READOUTS = ("all", "last")
 
 
+def draws_random_numbers(module: nnx.Module) -> bool:
+    """Whether `module` samples in its current mode: dropout, zoneout or FS-RNN dropout at a rate > 0, not in
+    eval mode (``deterministic``)."""
+    for _, node in nnx.iter_graph(module):
+        if getattr(node, "deterministic", True):
+            continue
+        if isinstance(node, nnx.Dropout) and node.rate > 0:
+            return True
+        if isinstance(node, ZoneoutCell) and (node.cell_rate > 0 or node.hidden_rate > 0):
+            return True
+        if isinstance(node, FSRNNCell) and node.dropout > 0:
+            return True
+    return False
+
+
+def _require_rng(module: nnx.Module, rng):
+    """`rng`, or an error when a model that samples in training mode got none (one fixed key would reuse
+    the same masks every step)."""
+    if rng is None and draws_random_numbers(module):
+        raise ValueError(f"{type(module).__name__} samples dropout or zoneout masks in training mode: pass rng= "
+                         "(a fresh key per step), or call model.eval() to use their expectations.")
+    return jax.random.key(0) if rng is None else rng
+
+
 def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array | None = None, unroll: int = 1,
              remat: bool = False):
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
@@ -129,6 +153,7 @@ class SequenceClassifier(nnx.Module):
 
     def __call__(self, tokens: jax.Array, *, rng: jax.Array | None = None, step=None) -> jax.Array:
         """Logits of `tokens`; `step` (training progress) is unused here, as by every recurrent model."""
+        rng = _require_rng(self, rng)
         _, hs = run_cell(self.cell, self._inputs(tokens), rng=rng, unroll=self.unroll, remat=self.remat)  # (b, t, n)
         if self.readout == "last":
             hs = hs[:, -1]  # (b, n)
@@ -165,7 +190,7 @@ class LanguageModel(nnx.Module):
         return self.cell.initialize_carry((batch_size, self.embed_dim), rngs=nnx.Rngs(carry=key))
 
     def __call__(self, tokens: jax.Array, carry, *, rng: jax.Array | None = None):
-        k_in, k_out = jax.random.split(jax.random.key(0) if rng is None else rng)
+        k_in, k_out = jax.random.split(_require_rng(self, rng))
         xs = self.dropout(self.embed(tokens), rngs=k_in)  # (b, t, d)
         carry, hs = run_cell(self.cell, xs, carry=carry, unroll=self.unroll, remat=self.remat)  # (b, t, n)
         hs = self.dropout(hs.astype(jnp.float32), rngs=k_out)

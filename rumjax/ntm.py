@@ -60,6 +60,12 @@ def address(params: jax.Array, memory: jax.Array, w_prev: jax.Array) -> jax.Arra
 
 
 class NTMCell(nnx.RNNCellBase):
+    """NTM with an LSTM controller on [x_t; r_{t−1}], one read and one write head (module docstring):
+
+        w_t = address(head_t, M_{t−1}, w_{t−1});  M_t(i) = M_{t−1}(i) ⊙ (1 − w(i) e) + w(i) a;
+        r_t = Σ_i w(i) M_t(i);  y_t = W_o [h_t; r_t]
+    """
+
     def __init__(self, in_features, hidden_features, *, slots=64, width=20, dtype=None, param_dtype=jnp.float32,
                  rngs: nnx.Rngs):
         self.hidden_features = hidden_features

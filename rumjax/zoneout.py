@@ -54,6 +54,9 @@ def _rates(carry, cell_rate: float, hidden_rate: float):
 
 
 class ZoneoutCell(nnx.RNNCellBase):
+    """Zoneout around any cell: s_t = d ⊙ s_{t−1} + (1 − d) ⊙ s̃_t, d ~ Bernoulli(rate) per unit and step;
+    in eval mode d is its expectation (module docstring for the rates of each carry)."""
+
     def __init__(self, cell: nnx.RNNCellBase, *, cell_rate: float = 0.0, hidden_rate: float = 0.0,
                  deterministic: bool = False):
         for name, rate in (("cell_rate", cell_rate), ("hidden_rate", hidden_rate)):

@@ -237,11 +237,20 @@ class BabiTask:
         else:
             arrays = {k: vectorize(v, self.vocab, self.seq_len, end_blank) for k, v in splits.items() if v}
         self.sizes = {k: len(v) for k, v in splits.items()}
-        self._train = jax.tree.map(jnp.asarray, arrays["train"])
+        self._train = arrays["train"]
         self._held_out = {k: arrays[k] for k in ("valid", "test") if k in arrays}
 
-    def sample(self, key, batch_size: int) -> dict:
-        inputs, answers = self._train
+    def train_data(self, batch_size: int):
+        """The training arrays (inputs, answers), host-side; the trainer puts them on the devices once and
+        passes them to every step."""
+        return self._train
+
+    def train_batch(self, key, batch_size: int, step, data=None) -> dict:
+        """A batch drawn with replacement from `data` (the `train_data` arrays) with `key`."""
+        return self.sample(key, batch_size, data)
+
+    def sample(self, key, batch_size: int, data=None) -> dict:
+        inputs, answers = jax.tree.map(jnp.asarray, self._train if data is None else data)
         idx = jax.random.randint(key, (batch_size,), 0, answers.shape[0])
         return {"inputs": jax.tree.map(lambda a: a[idx], inputs), "targets": answers[idx]}
 

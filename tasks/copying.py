@@ -38,6 +38,14 @@ class CopyingTask:
         """Cross-entropy of the best memoryless model: 10 ln 8 / (T + 20)."""
         return NUM_DATA * math.log(NUM_SYMBOLS) / self.seq_len
 
+    def train_data(self, batch_size: int):
+        """Synthetic: no stored data."""
+        return None
+
+    def train_batch(self, key: jax.Array, batch_size: int, step, data=None) -> dict:
+        """The training batch of a step: fresh sequences from `key`."""
+        return self.sample(key, batch_size)
+
     def sample(self, key: jax.Array, batch_size: int) -> dict:
         """{'inputs': (b, T + 20) int32, 'targets': (b, T + 20) int32}, a pure function of key."""
         data = jax.random.randint(key, (batch_size, NUM_DATA), 1, NUM_SYMBOLS + 1, jnp.int32)

@@ -122,6 +122,20 @@ class PTBTask:
         targets = len(self.ids[split]) // batch_size - 1  # next-character targets per row
         return targets // self.seq_len if split == "train" else -(-targets // self.seq_len)
 
+    def train_data(self, batch_size: int) -> np.ndarray:
+        """The train stream in `batch_size` rows, host-side; the trainer shards it over the devices by row
+        once and passes it to every step."""
+        return self.rows("train", batch_size)
+
+    def train_batch(self, key, batch_size: int, step, data) -> dict:
+        """Segment ``step mod (segments per epoch)`` of the train rows `data` (consecutive steps continue
+        each row; the trainer resets the carry when a new epoch starts)."""
+        return self.batch_at(data, step % self.epoch_steps(data))
+
+    def epoch_steps(self, rows) -> int:
+        """Whole segments in the train rows (static: from their shape)."""
+        return (rows.shape[1] - 1) // self.seq_len
+
     def batch_at(self, rows, index, per_row: int | None = None) -> dict:
         """Segment `index` of `rows` (jittable): inputs (b, T), the next characters as targets, and
         weights that are 0 past the row's `per_row` real characters (padding)."""

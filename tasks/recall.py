@@ -41,7 +41,11 @@ class RecallTask:
         self.train_size = train_size
         self.train_seed = train_seed
 
-    def train_batch(self, key: jax.Array, batch_size: int, step) -> dict:
+    def train_data(self, batch_size: int):
+        """Synthetic: no stored data (a fixed set is regenerated from its seed)."""
+        return None
+
+    def train_batch(self, key: jax.Array, batch_size: int, step, data=None) -> dict:
         """The training batch of `step`: fresh from `key`, or with a fixed set, batch `step` of the cycle."""
         if not self.train_size:
             return self.sample(key, batch_size)

@@ -14,6 +14,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# The tests check correctness, not speed: compile with XLA's optimisations mostly off (much faster compiles
+# of the many small programs), as Flax's example tests do. RUMJAX_TEST_OPTIMIZE=1 turns them back on.
+if os.environ.get("RUMJAX_TEST_OPTIMIZE") != "1":
+    jax.config.update("jax_disable_most_optimizations", True)
 
 
 @pytest.fixture

@@ -148,6 +148,7 @@ def _write_tiny_babi(root, task=1, questions=400):
         (folder / f"qa{task}_{babi.TASK_NAMES[task]}_{split}.txt").write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_babi_trains_end_to_end_on_hand_made_files(tmp_path):
     import train
     from configs import babi as babi_config
@@ -195,6 +196,7 @@ def test_ptb_eval_rows_cover_the_whole_stream(tmp_path):
     assert total == 4 * (per_row - 1)  # every next-character target of every row, once
 
 
+@pytest.mark.slow
 def test_ptb_language_model_trains_with_carried_state(tmp_path):
     import train
     from configs import ptb_fsrum, ptb_rum
@@ -224,6 +226,7 @@ def test_ptb_language_model_trains_with_carried_state(tmp_path):
         assert max(r["step"] for r in read_metrics(workdir, "train")) == 100
 
 
+@pytest.mark.slow
 def test_sampling_from_a_trained_language_model(tmp_path):
     import train
     from configs import ptb_rum
@@ -276,6 +279,7 @@ def test_memn2n_one_hop_against_reference(rng):
     np.testing.assert_allclose(got[0], (u + (m @ u) @ c) @ e[1].T, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_memn2n_trains_on_hand_made_babi(tmp_path):
     import train
     from configs import babi_memn2n

@@ -2,6 +2,7 @@
 
 import json
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -195,7 +196,7 @@ def test_clipping_the_summed_loss_at_c_equals_clipping_the_mean_at_c_over_t():
 
     summed, m_sum = step(optax.chain(optax.clip_by_global_norm(clip), optax.sgd(lr)), "sum_time")
     mean, m_mean = step(optax.chain(optax.clip_by_global_norm(clip / t), optax.sgd(lr * t)), "mean")
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), summed, mean)
+    chex.assert_trees_all_close(summed, mean, rtol=1e-5, atol=1e-7)
     assert m_sum["loss"] == pytest.approx(float(m_mean["loss"]))  # the logged loss stays per target
     assert float(m_sum["grad_norm"]) == pytest.approx(t * float(m_mean["grad_norm"]), rel=1e-5)
     assert float(m_mean["grad_norm"]) > clip / t  # clipping acted
@@ -264,6 +265,7 @@ def test_fixed_recall_set_cycles_and_is_a_function_of_the_step():
     np.testing.assert_array_equal(fresh.train_batch(key, 8, 3)["inputs"], fresh.sample(key, 8)["inputs"])
 
 
+@pytest.mark.slow
 def test_fixed_recall_set_resumes_exactly(tmp_path):
     def config(steps):
         c = recall.get_config("cpu,t8")

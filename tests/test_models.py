@@ -62,6 +62,7 @@ def test_embedding_and_last_step_readout():
         SequenceClassifier(vocab_size=3, num_classes=2, cell="rum", hidden=4, readout="first", rngs=nnx.Rngs(0))
 
 
+@pytest.mark.slow
 def test_remat_and_unroll_do_not_change_the_result():
     tokens = jax.random.randint(jax.random.key(0), (3, 9), 0, 10)
     outs = []

@@ -2,11 +2,14 @@
 
 import os
 
+import pytest
+
 import train
 from scripts import report
 from tests.test_train import tiny_config
 
 
+@pytest.mark.slow
 def test_report_reads_runs_back(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     c = tiny_config(num_steps=20, eval_every=10)
@@ -23,6 +26,7 @@ def test_report_reads_runs_back(tmp_path, monkeypatch):
     assert "## How to reproduce at paper scale" in text
 
 
+@pytest.mark.slow
 def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     from configs import babi as babi_config
     from configs import ptb_rum
@@ -59,6 +63,7 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     assert os.path.exists(figures / "ptb_cpu.png")
 
 
+@pytest.mark.slow
 def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, monkeypatch):
     from configs import recall as recall_config
 
@@ -82,6 +87,7 @@ def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, m
     assert os.path.exists(figures / "kernel_recall30.png") and "mean |diagonal|" in text
 
 
+@pytest.mark.slow
 def test_a_section_whose_runs_are_gone_keeps_its_text_and_records_can_be_archived(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     c = tiny_config(num_steps=10, eval_every=10)

@@ -126,6 +126,7 @@ def test_parallel_limit_is_smooth(dtype):
         assert max(norms) < 10 * (1 + norms[0])
 
 
+@pytest.mark.slow
 def test_check_grads_generic(x64, rng):
     a, b, h = (jnp.asarray(t) for t in rng.normal(size=(3, 4, 6)))
     m = jnp.asarray(rng.normal(size=(4, 6, 6)))

@@ -1,5 +1,6 @@
 """RUM step and cell against a float64 reference written from §3.2 with dense matrices."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -171,3 +172,20 @@ def test_carry_is_named():
     assert isinstance(carry, RUMCarry)
     np.testing.assert_array_equal(carry.h, 0.0)
     np.testing.assert_array_equal(carry.memory, np.broadcast_to(np.eye(4), (2, 4, 4)))
+
+
+class RUMStepVariantsTest(chex.TestCase):
+    """The pure step gives the float64 reference's h_t with and without jit (chex variants)."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_step_with_and_without_jit(self):
+        rng = np.random.default_rng(3)
+        nx, nh, bsz = 4, 6, 2
+        p = _random_params(rng, nx, nh, np.float32)
+        xs = rng.normal(size=(bsz, 1, nx)).astype(np.float32)
+        params = RUMParams(**{k: jnp.asarray(v) for k, v in p.items()})
+        step = self.variant(lambda carry, x: rum_step(params, carry, x, lam=1, eta=1.0))
+        carry, h = step(rum_initial_carry((bsz,), nh, 1), jnp.asarray(xs[:, 0]))
+        chex.assert_shape(carry.memory, (bsz, nh, nh))
+        chex.assert_trees_all_close(h, jnp.asarray(rum_sequence(p, xs.astype(np.float64), lam=1, eta=1.0)[:, 0],
+                                                   jnp.float32), atol=1e-5)

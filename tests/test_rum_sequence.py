@@ -77,6 +77,7 @@ def test_reversible_backward_stores_no_memory_per_step():
     assert reversible_growth < 0.1 * 100 * per_step
 
 
+@pytest.mark.slow
 def test_remat_keeps_gradients_and_stores_less_per_step():
     """jax.checkpoint on the step: the same gradients, and the compiled temporary memory grows with T
     by the carry only, not by every intermediate of the step."""

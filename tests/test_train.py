@@ -43,6 +43,7 @@ def train_losses(workdir):
     return {r["step"]: r["loss"] for r in read_metrics(workdir, "train")}
 
 
+@pytest.mark.slow
 def test_end_to_end_learns_and_writes_everything(tmp_path):
     c = tiny_config()
     result = train.train_and_evaluate(c, str(tmp_path))
@@ -72,6 +73,7 @@ def test_end_to_end_learns_and_writes_everything(tmp_path):
         assert not np.allclose(before, after), f"parameter {jax.tree_util.keystr(path)} did not change"
 
 
+@pytest.mark.slow
 def test_resume_continues_the_same_loss_sequence(tmp_path):
     full, part = tmp_path / "full", tmp_path / "part"
     train.train_and_evaluate(tiny_config(num_steps=20), str(full))
@@ -83,6 +85,7 @@ def test_resume_continues_the_same_loss_sequence(tmp_path):
     np.testing.assert_allclose([b[s] for s in range(11, 21)], [a[s] for s in range(11, 21)], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_time_budget_stops_with_an_evaluation_and_a_checkpoint(tmp_path):
     c = tiny_config(num_steps=10**6, eval_every=10**6, checkpoint_every=10**6, time_budget_s=2.0)
     train.train_and_evaluate(c, str(tmp_path))
@@ -96,6 +99,7 @@ def test_time_budget_stops_with_an_evaluation_and_a_checkpoint(tmp_path):
     assert max(r["step"] for r in read_metrics(tmp_path, "train")) == last
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_model_or_optimizer(tmp_path):
     train.train_and_evaluate(tiny_config(num_steps=10), str(tmp_path))
     with pytest.raises(ValueError, match="hidden"):
@@ -104,6 +108,7 @@ def test_resume_refuses_a_different_model_or_optimizer(tmp_path):
         train.train_and_evaluate(tiny_config(num_steps=20, optimizer="sgd"), str(tmp_path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["rum", "lstm"])
 def test_four_devices_give_the_losses_of_one(tmp_path, cell):
     assert jax.device_count() == 4  # set by conftest.py
@@ -116,6 +121,7 @@ def test_four_devices_give_the_losses_of_one(tmp_path, cell):
     assert r4["train_step_compilations"] == 1
 
 
+@pytest.mark.slow
 def test_recall_config_runs(tmp_path):
     c = recall.get_config("cpu")
     c.num_steps, c.eval_every, c.checkpoint_every, c.log_every = 3, 3, 3, 1
@@ -166,6 +172,7 @@ def test_bad_cell_option_is_named(tmp_path):
         train.train_and_evaluate(c, str(tmp_path))
 
 
+@pytest.mark.slow
 def test_unknown_config_key_on_the_command_line_is_named(tmp_path):
     out = subprocess.run(
         [sys.executable, "train.py", "--config=configs/copying.py:cpu", f"--workdir={tmp_path}",
@@ -181,6 +188,7 @@ def test_unknown_config_key_on_the_command_line_is_named(tmp_path):
     assert out.returncode != 0 and "lstmm" in out.stderr
 
 
+@pytest.mark.slow
 def test_nan_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     train.train_and_evaluate(tiny_config(num_steps=10), str(tmp_path))
     honest = CopyingTask.metrics

@@ -1,0 +1,174 @@
+"""Runs that survive faults: SIGTERM, damaged checkpoints, a second writer, several processes, data as arguments."""
+
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+import train
+from rumjax.metric_log import read_metrics
+from scripts import fault_injection
+from tests.test_train import tiny_config, train_losses
+from training.checkpoints import NoIntactCheckpoint
+from training.workdir_lock import WorkdirLock, WorkdirLocked
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _truncate_checkpoint(workdir, step):
+    for path in glob.glob(os.path.join(workdir, "checkpoints", str(step), "**", "*"), recursive=True):
+        if os.path.isfile(path):
+            with open(path, "r+b") as f:
+                f.truncate(os.path.getsize(path) // 2)
+
+
+@pytest.mark.slow
+def test_a_truncated_latest_checkpoint_is_moved_aside_and_the_previous_one_resumes(tmp_path, capsys):
+    ref, run = str(tmp_path / "ref"), str(tmp_path / "run")
+    train.train_and_evaluate(tiny_config(num_steps=20, checkpoint_every=5), ref)
+    train.train_and_evaluate(tiny_config(num_steps=15, checkpoint_every=5), run)
+    _truncate_checkpoint(run, 15)
+    train.train_and_evaluate(tiny_config(num_steps=20, checkpoint_every=5), run)
+    out = capsys.readouterr().out
+    assert "checkpoint 15" in out and "cannot be read" in out and "checkpoints_unreadable" in out
+    assert len(os.listdir(os.path.join(run, "checkpoints_unreadable"))) == 1  # moved, not deleted
+    assert train_losses(run) == pytest.approx(train_losses(ref), rel=1e-6)  # resumed from step 10
+    assert [r["step"] for r in read_metrics(run, "train")] == list(range(1, 21))
+
+
+@pytest.mark.slow
+def test_a_workdir_whose_checkpoints_are_all_damaged_gives_one_clear_error(tmp_path):
+    run = str(tmp_path / "run")
+    train.train_and_evaluate(tiny_config(num_steps=10, checkpoint_every=5), run)
+    for step in (5, 10):
+        _truncate_checkpoint(run, step)
+    with pytest.raises(NoIntactCheckpoint, match=f"{run}: no checkpoint can be read.*checkpoint 10.*checkpoint 5"):
+        train.train_and_evaluate(tiny_config(num_steps=20, checkpoint_every=5), run)
+
+
+@pytest.mark.slow
+def test_a_second_writer_is_refused_and_a_stale_lock_does_not_block(tmp_path):
+    run = str(tmp_path / "run")
+    with WorkdirLock(run):
+        with pytest.raises(WorkdirLocked, match=f"{run} is in use by a live run \\(pid {os.getpid()}"):
+            train.train_and_evaluate(tiny_config(num_steps=2), run)
+    # the file a killed run leaves behind holds no lock
+    with open(os.path.join(run, ".lock"), "w") as f:
+        f.write("pid 999999 on a-host-that-died\n")
+    assert np.isfinite(train.train_and_evaluate(tiny_config(num_steps=2), run)["loss"])
+
+
+def test_the_compiled_step_does_not_grow_with_the_data(tmp_path):
+    from configs import ptb_rum
+    from tests.test_data import _write_tiny_ptb
+
+    sizes = []
+    for repeat in (1, 10):
+        root = tmp_path / f"data{repeat}"
+        _write_tiny_ptb(root)
+        for split in ("train", "valid", "test"):  # a corpus `repeat` times longer
+            text = (root / f"ptb.char.{split}.txt").read_text()
+            (root / f"ptb.char.{split}.txt").write_text(text * repeat)
+        c = ptb_rum.get_config("cpu")
+        c.task_options.data_dir, c.task_options.check, c.task_options.download = str(root), False, False
+        c.task_options.seq_len, c.hidden, c.embed_dim, c.batch_size, c.num_devices = 20, 8, 4, 4, 1
+        task = train.build_task(c)
+        model = train.build_model(c, task)
+        graphdef, params = nnx.split(model, nnx.Param)
+        tx, mesh = train.build_optimizer(c), train.make_mesh(c)
+        state = train.StreamState(jax.numpy.zeros((), jax.numpy.int32), params, tx.init(params),
+                                  model.initial_carry(c.batch_size))
+        step_fn, data, _ = train.make_train_step(c, graphdef, tx, task, mesh)
+        sizes.append((data.size, len(step_fn.lower(state, data).as_text())))
+    (small_data, small_text), (big_data, big_text) = sizes
+    assert big_data > 9 * small_data
+    assert abs(big_text - small_text) < 0.01 * small_text  # the rows are an argument, not a constant
+
+
+def _command(workdir, steps, extra=()):
+    return [sys.executable, "train.py", "--config=configs/copying.py:cpu", f"--workdir={workdir}",
+            "--config.task_options.delay=5", "--config.hidden=16", "--config.batch_size=16",
+            f"--config.num_steps={steps}", "--config.log_every=1", "--config.eval_every=1000",
+            "--config.checkpoint_every=1000", "--config.eval_size=32", "--config.eval_batch_size=16",
+            "--config.progress=False", *extra]
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_step_it_stopped_at_and_resumes_the_same_losses(tmp_path):
+    run, ref = str(tmp_path / "run"), str(tmp_path / "ref")
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    proc = subprocess.Popen(_command(run, 100_000, ["--config.num_devices=1"]), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while len(read_metrics(run, "train")) < 5 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-2000:]
+    (line,) = [x for x in out.splitlines() if x.startswith("Stopped by SIGTERM")]
+    stopped = int(line.split("after step ")[1].split(";")[0])
+    assert stopped >= 5 and os.path.isdir(os.path.join(run, "checkpoints", str(stopped)))
+    assert "Resume with the same command" in line
+    steps = stopped + 5
+    for workdir in (run, ref):
+        subprocess.run(_command(workdir, steps, ["--config.num_devices=1"]), cwd=ROOT, env=env, check=True,
+                       capture_output=True, timeout=300)
+    assert train_losses(run) == pytest.approx(train_losses(ref), rel=1e-6)
+    assert [r["step"] for r in read_metrics(run, "train")] == list(range(1, steps + 1))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_train_as_one_process_with_four_devices(tmp_path):
+    two, one = str(tmp_path / "two"), str(tmp_path / "one")
+    port = _free_port()
+    env2 = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env4 = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    extra = ["--config.eval_every=3", "--config.checkpoint_every=3"]
+    procs = [subprocess.Popen(_command(two, 6, [*extra, f"--coordinator_address=127.0.0.1:{port}",
+                                                "--num_processes=2", f"--process_id={i}"]),
+                              cwd=ROOT, env=env2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in (0, 1)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+    subprocess.run(_command(one, 6, extra), cwd=ROOT, env=env4, check=True, capture_output=True, timeout=300)
+    assert train_losses(two) == pytest.approx(train_losses(one), rel=1e-5)
+    assert [r["step"] for r in read_metrics(two, "train")] == list(range(1, 7))  # one writer, one record a step
+    assert read_metrics(two, "test")[-1]["loss"] == pytest.approx(read_metrics(one, "test")[-1]["loss"], rel=1e-5)
+    import json
+
+    assert json.load(open(os.path.join(two, "run_info.json")))["num_processes"] == 2
+    # a single process resumes the checkpoint the two wrote
+    subprocess.run(_command(two, 9, extra), cwd=ROOT, env=env4, check=True, capture_output=True, timeout=300)
+    assert [r["step"] for r in read_metrics(two, "train")] == list(range(1, 10))
+
+
+@pytest.mark.slow
+def test_fault_injection_script_finds_no_difference(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["fault_injection", "--kills", "3", "--steps", "30", "--max_delay", "12",
+                                     "--workdir", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_:
+        fault_injection.main()
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0, out
+    assert "metrics equal the uninterrupted run's, each step logged once" in out
+
+
+def test_num_devices_must_fit_the_process_layout(monkeypatch):
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    with pytest.raises(ValueError, match="does not fit 2 processes"):
+        train.validate_config(tiny_config(num_devices=1))
