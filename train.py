@@ -164,9 +164,9 @@ def run_loop(c, state, step_fn, data, evaluator, progress: Progress, ckpt: Check
     Returns (state, the last test metrics, the name of the signal that stopped it or None)."""
     eval_metrics, best_valid, last_saved = {}, ckpt.best_valid_loss(), ckpt.latest_step()
     meta = lambda step: {"step": step, "wall_time": progress.wall(), "config": json.loads(c.to_json())}  # noqa
+    if c.time_budget_s > 0 and progress.wall_offset >= c.time_budget_s:  # resumed a run whose budget was spent
+        return state, eval_metrics, None
     for step in range(int(state.step) + 1, c.num_steps + 1):
-        if progress.out_of_time():  # the step after a budget-ending final step, or a resumed run already spent
-            break
         state, metrics = step_fn(state, data)
         progress.step(step, metrics)
         final = step == c.num_steps or progress.out_of_time()

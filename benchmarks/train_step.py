@@ -31,8 +31,8 @@ CELLS = {
     "lstm": ("lstm", {}),
     "rum λ=0": ("rum", {}),
     "rum λ=0 η=1": ("rum", {"eta": 1.0}),
-    "rum λ=1": ("rum", {"lam": 1}),
-    "rum λ=1 reversible": ("rum", {"lam": 1, "reversible": True}),
+    "rum λ=1": ("rum", {"lam": 1}),  # the default: reversible, hand-written memory backward
+    "rum λ=1 stored": ("rum", {"lam": 1, "reversible": False}),  # JAX's autodiff through every stored R_t
     "goru": ("goru", {}),
     "fast_weights": ("fast_weights", {}),
     "ln_lstm": ("ln_lstm", {}),
@@ -41,11 +41,11 @@ CELLS = {
 # suite -> list of (shape name, batch B, time T, hidden N, input size, cells)
 SUITES = {
     "recall": [("recall T=50", 128, 53, 50, 36, list(CELLS))],
-    "copying": [("copying T=200", 128, 220, 100, 10, ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 reversible"]),
+    "copying": [("copying T=200", 128, 220, 100, 10, ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 stored"]),
                 ("copying T=200", 128, 220, 250, 10, ["gru", "lstm", "rum λ=0", "rum λ=0 η=1"])],
     "ptb": [("ptb", 128, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
             ("ptb", 32, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"])],
-    "sweep": [("sweep", 32, 100, n, 32, ["gru", "lstm", "rum λ=0", "rum λ=1 reversible"] if n <= 256
+    "sweep": [("sweep", 32, 100, n, 32, ["gru", "lstm", "rum λ=0", "rum λ=1"] if n <= 256
                else ["gru", "lstm", "rum λ=0"]) for n in (64, 256, 1000, 2000)],
 }
 

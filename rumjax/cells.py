@@ -29,7 +29,7 @@ __all__ = ["CELLS", "CELL_OPTIONS", "make_cell"]
 
 
 def _rum(nx, nh, *, rngs, dtype=None, lam=0, eta=None, layer_norm=False, ln_update_gate=True, ln_eps=LN_EPS,
-         reversible=False, gate_init="joint", eps_bias=True):
+         reversible=True, gate_init="joint", eps_bias=True):
     return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, ln_update_gate=ln_update_gate, ln_eps=ln_eps,
                    reversible=reversible, gate_init=gate_init, eps_bias=eps_bias, dtype=dtype, rngs=rngs)
 

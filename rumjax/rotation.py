@@ -51,6 +51,7 @@ __all__ = [
     "rotation_matrix",
     "compose",
     "compose_apply",
+    "plane",
 ]
 
 
@@ -63,7 +64,7 @@ class RotationComponents(NamedTuple):
     sin: jax.Array  # (...,) sin θ ≥ 0; zero where R = I
 
 
-class _Plane(NamedTuple):
+class Plane(NamedTuple):
     """The terms of (*): R = I + (a_hat, v) K (a_hat, v)ᵀ."""
 
     a_hat: jax.Array  # (..., n)
@@ -86,8 +87,8 @@ def _safe_unit(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return x / jnp.where(ok, norm, 1.0)[..., None], ok
 
 
-def _plane(a: jax.Array, b: jax.Array) -> _Plane:
-    """(*) for unnormalised a, b: R = I wherever the plane is undefined."""
+def plane(a: jax.Array, b: jax.Array) -> Plane:
+    """The terms (â, v, cos θ, 1/(1 + cos θ)) of (*) for unnormalised a, b: R = I wherever the plane is undefined."""
     a_hat, a_ok = _safe_unit(a)
     b_hat, b_ok = _safe_unit(b)
     cos = jnp.clip(jnp.sum(a_hat * b_hat, axis=-1), -1.0, 1.0)
@@ -95,7 +96,7 @@ def _plane(a: jax.Array, b: jax.Array) -> _Plane:
     rotates = a_ok & b_ok & ~antiparallel  # (...,)
     cos = jnp.where(rotates, cos, 1.0)
     v = jnp.where(rotates[..., None], b_hat - cos[..., None] * a_hat, 0.0)
-    return _Plane(a_hat, v, cos, 1.0 / (1.0 + cos))
+    return Plane(a_hat, v, cos, 1.0 / (1.0 + cos))
 
 
 def rotation_components(a: jax.Array, b: jax.Array) -> RotationComponents:
@@ -104,7 +105,7 @@ def rotation_components(a: jax.Array, b: jax.Array) -> RotationComponents:
     u_a = a/‖a‖, u_b = (b − (u_a·b)u_a)/‖·‖, cos θ = â·b̂, sin θ = ‖b̂ − cos θ·â‖ ≥ 0.
     Where R = I by the rules in the module docstring, u_b = 0, cos θ = 1, sin θ = 0.
     """
-    p = _plane(a, b)
+    p = plane(a, b)
     u_b, _ = _safe_unit(p.v)
     sin, _ = _safe_norm(p.v)
     return RotationComponents(p.a_hat, u_b, p.cos, sin)
@@ -146,7 +147,7 @@ def rotation_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
     finite gradients when a ∥ b. O(n²) memory: the reference the fast paths are
     tested against, and the form used where a dense power R^λ is needed.
     """
-    p = _plane(a, b)
+    p = plane(a, b)
     n = a.shape[-1]
     cos = p.cos[..., None, None]
     inv = p.inv_one_plus_cos[..., None, None]
@@ -163,7 +164,7 @@ def compose(m: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
     M R = M + (M â)[(cos θ − 1) âᵀ − vᵀ] + (M v)[âᵀ − vᵀ/(1 + cos θ)]   by (*).
     m: (..., n, n); a, b: (..., n). Returns (..., n, n).
     """
-    p = _plane(a, b)
+    p = plane(a, b)
     m_a = jnp.einsum("...ij,...j->...i", m, p.a_hat)  # (..., n) M â
     m_v = jnp.einsum("...ij,...j->...i", m, p.v)  # (..., n) M v
     cos = p.cos[..., None]
@@ -178,16 +179,76 @@ def compose_apply(m: jax.Array, a: jax.Array, b: jax.Array, h: jax.Array) -> tup
 
     (M R) h = M h + (M â)[(cos θ − 1)(â·h) − v·h] + (M v)[â·h − (v·h)/(1 + cos θ)]   by (*).
     m: (..., n, n); a, b, h: (..., n). Returns ((..., n, n), (..., n)).
+
+    The O(n²) part has a hand-written backward (`_memory_update`, see its docstring): a few rank-1
+    updates and matrix-vector products, each one pass over a (..., n, n) array. The O(n) plane (â, v,
+    cos θ from a, b, with the degenerate cases of the module docstring) is differentiated by JAX.
     """
-    p = _plane(a, b)
-    q = jnp.stack([p.a_hat, p.v, h], axis=-1)  # (..., n, 3)
-    mq = jnp.einsum("...ij,...jk->...ik", m, q)  # (..., n, 3): M â, M v, M h in one pass over M
+    p = plane(a, b)
+    return _memory_update(m, p.a_hat, p.v, p.cos, p.inv_one_plus_cos, h)
+
+
+def _matvecs(m: jax.Array, vectors: jax.Array) -> jax.Array:
+    """M·[x_1 … x_k] for m (..., n, n), vectors (..., n, k): one pass over M. Returns (..., n, k)."""
+    return jnp.einsum("...ij,...jk->...ik", m, vectors)
+
+
+def _matvecs_t(m: jax.Array, vectors: jax.Array) -> jax.Array:
+    """Mᵀ·[x_1 … x_k] for m (..., n, n), vectors (..., n, k), as a multiply-and-reduce over M's rows (one pass;
+    on CPU faster than a transposed dot_general). Returns (..., n, k)."""
+    return jnp.sum(m[..., :, :, None] * vectors[..., :, None, :], axis=-3)
+
+
+def _memory_update_fwd_terms(m, a_hat, v, cos, inv, h):
+    mq = _matvecs(m, jnp.stack([a_hat, v, h], axis=-1))  # (..., n, 3): M â, M v, M h in one pass over M
     m_a, m_v, m_h = mq[..., 0], mq[..., 1], mq[..., 2]
-    cos = p.cos[..., None]
-    inv = p.inv_one_plus_cos[..., None]
-    left_a = (cos - 1.0) * m_a + m_v  # (..., n) multiplies âᵀ
-    left_v = -m_a - inv * m_v  # (..., n) multiplies vᵀ
-    new_m = m + left_a[..., :, None] * p.a_hat[..., None, :] + left_v[..., :, None] * p.v[..., None, :]
-    a_h = jnp.sum(p.a_hat * h, axis=-1, keepdims=True)
-    v_h = jnp.sum(p.v * h, axis=-1, keepdims=True)
-    return new_m, m_h + left_a * a_h + left_v * v_h
+    left_a = (cos[..., None] - 1.0) * m_a + m_v  # (..., n) multiplies âᵀ
+    left_v = -m_a - inv[..., None] * m_v  # (..., n) multiplies vᵀ
+    new_m = m + left_a[..., :, None] * a_hat[..., None, :] + left_v[..., :, None] * v[..., None, :]
+    a_h = jnp.sum(a_hat * h, axis=-1)
+    v_h = jnp.sum(v * h, axis=-1)
+    y = m_h + left_a * a_h[..., None] + left_v * v_h[..., None]
+    return (new_m, y), (m_a, m_v, left_a, left_v, a_h, v_h)
+
+
+@jax.custom_vjp
+def _memory_update(m, a_hat, v, cos, inv, h):
+    """(R', R'·h) with R' = M + l_a âᵀ + l_v vᵀ, l_a = (cos − 1) M â + M v, l_v = −M â − inv·M v.
+
+    Backward, for cotangents G of R' and g of y = R'·h (α = â·h, β = v·h):
+        d l_a = G â + α g,   d l_v = G v + β g,   dP = (cos − 1) d l_a − d l_v,   dQ = d l_a − inv·d l_v
+        dM = G + dP âᵀ + dQ vᵀ + g hᵀ                        (one read of G, one write)
+        dâ = Gᵀ l_a + Mᵀ dP + (g·l_a) h,  dv = Gᵀ l_v + Mᵀ dQ + (g·l_v) h,  dh = Mᵀ g + (g·l_a) â + (g·l_v) v
+        dcos = d l_a·(M â),  dinv = −d l_v·(M v)
+    with P = M â and Q = M v from the forward: two passes over G and one over M besides dM.
+    """
+    return _memory_update_fwd_terms(m, a_hat, v, cos, inv, h)[0]
+
+
+def _memory_update_fwd(m, a_hat, v, cos, inv, h):
+    out, (m_a, m_v, left_a, left_v, a_h, v_h) = _memory_update_fwd_terms(m, a_hat, v, cos, inv, h)
+    return out, (m, a_hat, v, cos, inv, h, m_a, m_v, left_a, left_v, a_h, v_h)
+
+
+def _memory_update_bwd(res, cotangents):
+    m, a_hat, v, cos, inv, h, m_a, m_v, left_a, left_v, a_h, v_h = res
+    g_m, g_y = cotangents
+    g_left = _matvecs(g_m, jnp.stack([a_hat, v], axis=-1))  # (..., n, 2): G â, G v
+    d_left_a = g_left[..., 0] + a_h[..., None] * g_y
+    d_left_v = g_left[..., 1] + v_h[..., None] * g_y
+    d_p = (cos[..., None] - 1.0) * d_left_a - d_left_v  # cotangent of M â
+    d_q = d_left_a - inv[..., None] * d_left_v  # cotangent of M v
+    d_m = (g_m + d_p[..., :, None] * a_hat[..., None, :] + d_q[..., :, None] * v[..., None, :]
+           + g_y[..., :, None] * h[..., None, :])
+    gt = _matvecs_t(g_m, jnp.stack([left_a, left_v], axis=-1))  # (..., n, 2): Gᵀ l_a, Gᵀ l_v
+    mt = _matvecs_t(m, jnp.stack([d_p, d_q, g_y], axis=-1))  # (..., n, 3): Mᵀ dP, Mᵀ dQ, Mᵀ g
+    g_la, g_lv = jnp.sum(g_y * left_a, axis=-1), jnp.sum(g_y * left_v, axis=-1)  # cotangents of α, β
+    d_a = gt[..., 0] + mt[..., 0] + g_la[..., None] * h
+    d_v = gt[..., 1] + mt[..., 1] + g_lv[..., None] * h
+    d_h = mt[..., 2] + g_la[..., None] * a_hat + g_lv[..., None] * v
+    d_cos = jnp.sum(d_left_a * m_a, axis=-1)
+    d_inv = -jnp.sum(d_left_v * m_v, axis=-1)
+    return d_m, d_a, d_v, d_cos, d_inv, d_h
+
+
+_memory_update.defvjp(_memory_update_fwd, _memory_update_bwd)

@@ -241,7 +241,9 @@ class RUMCell(nnx.RNNCellBase):
         authors' code; default True); False: τ and h̃ only (rumjax 0.1).
       ln_eps: ε of the layer norm (1e-3 as the authors' code; rumjax 0.1 used 1e-5).
       reversible: for λ = 1, `sequence` backpropagates by recomputing R_{t−1} from R_t instead of
-        storing every R_t (`rumjax.rum_sequence`).
+        storing every R_t, with the memory's backward written by hand (`rumjax.rum_sequence`): the
+        default, since it is both faster and smaller (benchmarks/README.md). False: JAX's autodiff through
+        the stored R_t, the reference it is tested against.
       hoist_inputs: whether `sequence` computes the input terms of every step in one matrix product
         before the scan. None (default): on accelerators yes; on CPU no, where it measured slower
         (`python -m benchmarks.options`). Either way the result is the same.
@@ -260,7 +262,7 @@ class RUMCell(nnx.RNNCellBase):
         layer_norm: bool = False,
         ln_update_gate: bool = True,
         ln_eps: float = LN_EPS,
-        reversible: bool = False,
+        reversible: bool = True,
         hoist_inputs: bool | None = None,
         gate_init: str = "joint",
         eps_bias: bool = True,
@@ -344,11 +346,15 @@ class RUMCell(nnx.RNNCellBase):
         `reversible`; `remat` recomputes each step in the backward pass instead of storing it."""
         from rumjax.rum_sequence import rum_sequence
 
-        hoist = self.hoist_inputs if self.hoist_inputs is not None else jax.default_backend() != "cpu"
+        from rumjax.rum_sequence import cpu_batch_chunk
+
+        cpu = jax.default_backend() == "cpu"
+        hoist = self.hoist_inputs if self.hoist_inputs is not None else not cpu
+        chunk = cpu_batch_chunk(xs.shape[0], self.hidden_features) if cpu and xs.ndim == 3 else None
         return rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
                             dtype=self.dtype, layer_norm=self.ln_params, ln_eps=self.ln_eps,
                             reversible=self.reversible, unroll=unroll,
-                            remat=remat, hoist_inputs=hoist)
+                            remat=remat, hoist_inputs=hoist, batch_chunk=chunk)
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
         """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""

@@ -29,7 +29,9 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.rum import LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence
+from rumjax.layer_norm import layer_norm as layer_norm_fn
+from rumjax.rum import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence,
+                        time_normalise, update_gate)
 
 __all__ = ["rum_sequence"]
 
@@ -61,6 +63,7 @@ def rum_sequence(
     unroll: int = 1,
     remat: bool = False,
     hoist_inputs: bool = True,
+    batch_chunk: int | None = None,
 ) -> tuple[RUMCarry, jax.Array]:
     """Run RUM over xs (b, t, x) from `carry`; returns (final carry, hs (b, t, n)).
 
@@ -68,8 +71,20 @@ def rum_sequence(
     every R_t (see the module docstring); `remat` wraps each step in `jax.checkpoint`, storing only
     the carries (the reversible backward already recomputes, so it ignores `remat`). `hoist_inputs`
     False projects x_t inside each step instead (faster on CPU, see `benchmarks/options.py`); the
-    reversible backward always hoists.
+    reversible backward always hoists. `batch_chunk` (reversible λ = 1) runs the sequence for that many
+    examples at a time (`jax.lax.map` over the batch), so the four (chunk, n, n) arrays of the backward
+    stay in cache; it must divide the batch. The result is the same.
     """
+    b = xs.shape[0]
+    if reversible and lam == 1 and batch_chunk and batch_chunk < b:
+        if b % batch_chunk:
+            raise ValueError(f"rum_sequence: batch_chunk={batch_chunk} must divide the batch of {b}.")
+        split = lambda a: a.reshape(b // batch_chunk, batch_chunk, *a.shape[1:])  # noqa: E731
+        run = lambda args: rum_sequence(params, args[0], args[1], lam=1, eta=eta, activation=activation,  # noqa
+                                        dtype=dtype, layer_norm=layer_norm, ln_eps=ln_eps, reversible=True,
+                                        unroll=unroll)
+        carry, hs = jax.lax.map(run, (jax.tree.map(split, carry), split(xs)))
+        return jax.tree.map(lambda a: a.reshape(b, *a.shape[2:]), carry), hs.reshape(b, *hs.shape[2:])
     xs = jnp.swapaxes(xs, 0, 1)  # (t, b, x)
     if reversible and lam == 1:
         inputs = rum_inputs(params, xs, dtype=dtype)  # (t, b, n) each, one matmul per term
@@ -83,45 +98,156 @@ def rum_sequence(
 # ---------------------------------------------------------------------------- reversible λ = 1
 
 
+CACHE_BYTES = 12 * 2**20  # the working set the CPU batch chunks aim at (measured on the team's CPU)
+
+
+def cpu_batch_chunk(batch: int, hidden: int, itemsize: int = 4) -> int | None:
+    """The largest divisor of `batch` whose four (chunk, n, n) backward arrays fit CACHE_BYTES (None: the whole
+    batch fits). At the copying shape (B 128, N 100) it is 64, which measured 1.27× faster than no chunks; at
+    the recall shape (N 50) the batch fits whole."""
+    per_example = 4 * hidden * hidden * itemsize
+    if batch * per_example <= CACHE_BYTES:
+        return None
+    fitting = [c for c in range(1, batch + 1) if batch % c == 0 and c * per_example <= CACHE_BYTES]
+    return max(fitting) if fitting else 1
+
+
+def _before(params, h, inp, ln, dtype, ln_eps):
+    """The O(n) terms of a λ = 1 step before the memory: (â, v, cos θ, 1/(1 + cos θ)) of Rotation(ε, τ), u, ε."""
+    tau = memory_target(params, h, inp, dtype, ln, ln_eps)
+    u = update_gate(params, h, inp, dtype, ln, ln_eps)
+    eps = inp.eps.astype(h.dtype)
+    p = rotation.plane(eps, tau)
+    return p.a_hat, p.v, p.cos, p.inv_one_plus_cos, u, eps
+
+
+def _after(y, u, eps, h, ln, eta, activation, ln_eps):
+    """h_t from y_t = R_t h_{t−1}: h̃ = activation(LN(ε + y)), the gate, time normalisation."""
+    pre = eps + y
+    if ln is not None:
+        pre = layer_norm_fn(pre, ln.gain_c, ln.bias_c, ln_eps)
+    return time_normalise(u * h + (1.0 - u) * activation(pre), eta)
+
+
+def _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll):
+    """λ = 1 over time-major `RUMInputs`, carrying R_tᵀ: R_{t−1}·[â, v, h] is then a pass along the rows of
+    R_{t−1}ᵀ (`_cols`), and R_tᵀ = R_{t−1}ᵀ + â l_aᵀ + v l_vᵀ one fused read and write. Equal to `_scan`."""
+
+    def body(state, inp):
+        h, m_t = state
+        a_hat, v, cos, inv, u, eps = _before(params, h, inp, layer_norm, dtype, ln_eps)
+        mq = _cols(m_t, jnp.stack([a_hat, v, h], axis=1))  # R_{t−1}·[â, v, h]
+        left_a = (cos[:, None] - 1.0) * mq[:, 0] + mq[:, 1]
+        left_v = -mq[:, 0] - inv[:, None] * mq[:, 1]
+        y = (mq[:, 2] + left_a * jnp.sum(a_hat * h, -1, keepdims=True)
+             + left_v * jnp.sum(v * h, -1, keepdims=True))
+        m_t = _rank_update(m_t, jnp.stack([a_hat, v], axis=1), jnp.stack([left_a, left_v], axis=1))
+        h = _after(y, u, eps, h, layer_norm, eta, activation, ln_eps)
+        return (h, m_t), h
+
+    (h, m_t), hs = jax.lax.scan(body, (carry.h, jnp.swapaxes(carry.memory, -1, -2)), inputs, unroll=unroll)
+    return RUMCarry(h, jnp.swapaxes(m_t, -1, -2)), hs, m_t
+
+
 @partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5, 7, 8))
 def _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll):
-    return _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, ln_eps, unroll)
+    final, hs, _ = _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll)
+    return final, hs
 
 
 def _reversible_fwd(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll):
-    final, hs = _scan(params, carry, inputs, 1, eta, activation, dtype, layer_norm, ln_eps, unroll)
+    final, hs, m_t = _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll)
     h_prev = jnp.concatenate([carry.h[None], hs[:-1]], axis=0)  # (t, b, n) h_{t−1} for every step
-    return (final, hs), (params, inputs, h_prev, final.memory, layer_norm)
+    return (final, hs), (params, inputs, h_prev, (final.memory, m_t), layer_norm)
+
+
+def _cols(a: jax.Array, vectors: jax.Array) -> jax.Array:
+    """Aᵀ·x_k for a (b, n, n) and vectors (b, k, n), returned (b, k, n), as the product [x_1 … x_k]ᵀ A: it reads A
+    once along its contiguous axis (on CPU about twice as fast as A·x_k; benchmarks/README.md)."""
+    return jnp.einsum("bki,bij->bkj", vectors, a)
+
+
+def _rank_update(a: jax.Array, left: jax.Array, right: jax.Array) -> jax.Array:
+    """A + Σ_k left_k right_kᵀ for a (b, n, n), left and right (b, k, n): one fused read and write of A (written
+    as broadcasts; as a batched product with inner size k it measured 4× slower)."""
+    for k in range(left.shape[1]):
+        a = a + left[:, k, :, None] * right[:, k, None, :]
+    return a
 
 
 def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangents):
-    params, inputs, h_prev, memory_last, layer_norm = residuals
+    """The λ = 1 backward, step by step in reverse, with the memory's part written out by hand.
+
+    With K_t = I + U C Uᵀ the rotation of step t (U = [â, v], C = [[cos − 1, −1], [1, −1/(1 + cos)]]),
+    R_t = R_{t−1} K_t and y_t = R_t h_{t−1} = R_{t−1}(K_t h_{t−1}). Walking back, the carry holds R_t and its
+    transpose, and the cotangent G_t of R_t and its transpose, so every product with a (b, n, n) array is a
+    reduction over its rows (`_cols`), one pass each, and every update one read and one write:
+
+        R_{t−1} = R_t + w_0 âᵀ + w_1 vᵀ,  [w_0, w_1] = [R_t â, R_t v] Cᵀ            (R_t K_tᵀ, K_t orthogonal)
+        P, Q, M h = R_{t−1}·[â, v, h];  l_a = (cos − 1) P + Q,  l_v = −P − Q/(1 + cos)
+        d l_a = G â + (â·h) g,  d l_v = G v + (v·h) g   (g: cotangent of y_t)
+        dP = (cos − 1) d l_a − d l_v,  dQ = d l_a − d l_v/(1 + cos)
+        dâ = Gᵀ l_a + R_{t−1}ᵀ dP + (g·l_a) h,  dv = Gᵀ l_v + R_{t−1}ᵀ dQ + (g·l_v) h
+        dh += R_{t−1}ᵀ g + (g·l_a) â + (g·l_v) v;  dcos = d l_a·P,  d(1/(1 + cos)) = −d l_v·Q
+        G_{t−1} = G + dP âᵀ + dQ vᵀ + g hᵀ
+    The O(n) rest of the step (τ, u, ε and the plane before; h̃, the gate, η after) goes through jax.vjp.
+    """
+    params, inputs, h_prev, (memory_last, memory_last_t), layer_norm = residuals
     g_final, g_hs = cotangents
 
-    def step(params, carry, inp, layer_norm):
-        return rum_recurrence(params, carry, inp, lam=1, eta=eta, activation=activation, dtype=dtype,
-                              layer_norm=layer_norm, ln_eps=ln_eps)
+    def before(params, h, inp, ln):
+        return _before(params, h, inp, ln, dtype, ln_eps)
+
+    def after(y, u, eps, h, ln):
+        return _after(y, u, eps, h, ln, eta, activation, ln_eps)
 
     def body(state, xs):
-        memory, g_carry, g_params, g_ln = state
-        inp, h, g_y = xs
-        # τ_t and ε_t as the forward computed them, then R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ
-        tau = memory_target(params, h, inp, dtype, layer_norm, ln_eps)
-        eps = inp.eps.astype(h.dtype)
-        memory_prev = rotation.compose(memory, tau, eps)
-        _, vjp = jax.vjp(step, params, RUMCarry(h, memory_prev), inp, layer_norm)
-        gp, gc, gi, gl = vjp((g_carry, g_y))
+        r, r_t, g_m, g_mt, g_h, g_params, g_ln = state
+        inp, h, g_out = xs
+        (a_hat, v, cos, inv, u, eps), before_vjp = jax.vjp(before, params, h, inp, layer_norm)
+        c1, inv1 = cos[:, None], inv[:, None]
+        a_h, v_h = jnp.sum(a_hat * h, -1, keepdims=True), jnp.sum(v * h, -1, keepdims=True)
+        uu = jnp.stack([a_hat, v], axis=1)
+        r_x = _cols(r_t, jnp.stack([a_hat, v, h], axis=1))  # R_t·[â, v, h]
+        r_a, r_v, r_h = r_x[:, 0], r_x[:, 1], r_x[:, 2]
+        # R_{t−1} = R_t K_tᵀ, and R_{t−1}·x = R_t (K_tᵀ x) with K_tᵀ â = cos â − v, K_tᵀ v = sin²θ â + cos v
+        m_a, m_v = c1 * r_a - r_v, (1.0 - c1 * c1) * r_a + c1 * r_v  # P = R_{t−1} â, Q = R_{t−1} v
+        m_h = r_h + ((c1 - 1.0) * a_h + v_h) * r_a - (a_h + inv1 * v_h) * r_v  # R_{t−1} h
+        w = jnp.stack([(c1 - 1.0) * r_a - r_v, r_a - inv1 * r_v], axis=1)
+        m, m_t = _rank_update(r, w, uu), _rank_update(r_t, uu, w)  # R_{t−1} and its transpose
+        left_a, left_v = (c1 - 1.0) * m_a + m_v, -m_a - inv1 * m_v
+        y = m_h + left_a * a_h + left_v * v_h
+        _, after_vjp = jax.vjp(after, y, u, eps, h, layer_norm)
+        g_y, g_u, g_eps, g_h_after, g_ln_after = after_vjp(g_h + g_out)
+        g_left = _cols(g_mt, uu)  # G â, G v
+        d_la, d_lv = g_left[:, 0] + a_h * g_y, g_left[:, 1] + v_h * g_y
+        d_p, d_q = (c1 - 1.0) * d_la - d_lv, d_la - inv1 * d_lv
+        dpq = jnp.stack([d_p, d_q, g_y], axis=1)
+        vec = jnp.stack([a_hat, v, h], axis=1)
+        g_m, g_mt = _rank_update(g_m, dpq, vec), _rank_update(g_mt, vec, dpq)  # G_{t−1} and its transpose
+        # Gᵀ l from G_{t−1} = G + Σ_k dpq_k vec_kᵀ (Gᵀ l = G_{t−1}ᵀ l − Σ_k vec_k (dpq_k·l)), and R_{t−1}ᵀ z from
+        # R_{t−1}: every (b, n, n) array is read after it is written, so XLA updates the carries in place
+        lv = jnp.stack([left_a, left_v], axis=1)
+        gt = _cols(g_m, lv) - jnp.einsum("bkn,bkl->bln", vec, jnp.einsum("bkn,bln->bkl", dpq, lv))
+        mt = _cols(m, dpq)  # R_{t−1}ᵀ [dP, dQ, g]
+        g_la, g_lv = jnp.sum(g_y * left_a, -1, keepdims=True), jnp.sum(g_y * left_v, -1, keepdims=True)
+        d_a = gt[:, 0] + mt[:, 0] + g_la * h
+        d_v = gt[:, 1] + mt[:, 1] + g_lv * h
+        d_cos, d_inv = jnp.sum(d_la * m_a, -1), -jnp.sum(d_lv * m_v, -1)
+        gp, g_h_before, g_inp, g_ln_before = before_vjp((d_a, d_v, d_cos, d_inv, g_u, g_eps))
+        g_h_prev = g_h_after + g_h_before + mt[:, 2] + g_la * a_hat + g_lv * v
         g_params = jax.tree.map(jnp.add, g_params, gp)
-        g_ln = None if layer_norm is None else jax.tree.map(jnp.add, g_ln, gl)
-        return (memory_prev, gc, g_params, g_ln), gi
+        if layer_norm is not None:
+            g_ln = jax.tree.map(jnp.add, g_ln, jax.tree.map(jnp.add, g_ln_after, g_ln_before))
+        return (m, m_t, g_m, g_mt, g_h_prev, g_params, g_ln), g_inp
 
     zeros = jax.tree.map(jnp.zeros_like, params)
     zeros_ln = None if layer_norm is None else jax.tree.map(jnp.zeros_like, layer_norm)
-    g_carry = RUMCarry(g_final.h, g_final.memory)
-    init = (memory_last, g_carry, zeros, zeros_ln)
-    (_, g_carry0, g_params, g_ln), g_inputs = jax.lax.scan(body, init, (inputs, h_prev, g_hs), reverse=True,
-                                                           unroll=unroll)
-    return g_params, g_carry0, g_inputs, g_ln
+    g_memory = jnp.zeros_like(memory_last) if g_final.memory is None else g_final.memory
+    init = (memory_last, memory_last_t, g_memory, jnp.swapaxes(g_memory, -1, -2), g_final.h, zeros, zeros_ln)
+    (_, _, g_m0, _, g_h0, g_params, g_ln), g_inputs = jax.lax.scan(body, init, (inputs, h_prev, g_hs),
+                                                                   reverse=True, unroll=unroll)
+    return g_params, RUMCarry(g_h0, g_m0), g_inputs, g_ln
 
 
 _reversible.defvjp(_reversible_fwd, _reversible_bwd)

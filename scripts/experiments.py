@@ -77,6 +77,9 @@ for _suffix, _label, _extra in (
         ("_relu100", "FW-LN, 100-unit ReLU layer before the readout", ("--config.readout_hidden=100",))):
     EXPERIMENTS[f"recall8_fast_weights_ba{_suffix}"] = Experiment(
         "recall_t8_fw", _label, "configs/recall.py:cpu,t8,fast_weights_ba", FW_T8_BUDGET + _extra)
+# Associative Recall T = 50, RUM λ = 1 re-run with the hand-written λ = 1 backward (the speed issue): wall time to 99%
+EXPERIMENTS["recall50_rum_fast_backward"] = Experiment(
+    "recall_t50_speed", "RUM λ=1, hand-written reversible backward", "configs/recall.py:cpu,t50", RECALL_EXTENDED_T50)
 EXPERIMENTS["recall30_fast_weights_embed"] = Experiment(
     "recall_t30", "FW-LN, 100-d input embedding", "configs/recall.py:cpu,fast_weights_embed", RECALL_BUDGET_T30)
 EXPERIMENTS["recall30_fast_weights_ba"] = Experiment(

@@ -2,9 +2,10 @@
 
     python -m scripts.fault_injection --kills 10 [--steps 60] [--seed 0] [--workdir /tmp/fault_injection]
 
-A small Copying run checkpoints every 3 steps. It is started, killed after a random delay (from
-before training starts to well into it), restarted on the same workdir, `--kills` times, then left
-to finish. The result must equal an uninterrupted run of the same config: the same training loss at
+A small Copying run checkpoints every 3 steps. It is started, killed after a random delay between
+half a second and the duration of a whole uninterrupted run (so kills land before training starts, in
+the middle of steps, saves and log writes alike), restarted on the same workdir, until `--kills`
+SIGKILLs have landed, then left to finish. The result must equal an uninterrupted run of the same config: the same training loss at
 every step and the same final test metrics, and metrics.jsonl must hold each step exactly once.
 Prints one line with the counts; exits 1 if anything differs.
 """
@@ -56,20 +57,21 @@ def compare(reference: list[dict], faulty: list[dict], steps: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max_delay", type=float, default=20.0, help="longest wait before a kill, seconds")
     parser.add_argument("--workdir", default="/tmp/fault_injection")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     shutil.rmtree(args.workdir, ignore_errors=True)
     reference, faulty = os.path.join(args.workdir, "reference"), os.path.join(args.workdir, "faulty")
+    start = time.perf_counter()
     subprocess.run(command(reference, args.steps), cwd=ROOT, check=True, capture_output=True)
+    duration = time.perf_counter() - start  # of a whole run, start-up included
     kills, finished_early = 0, 0
-    for _ in range(args.kills):
+    while kills < args.kills and kills + finished_early < 3 * args.kills:
         proc = subprocess.Popen(command(faulty, args.steps), cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, args.max_delay))
+        time.sleep(rng.uniform(0.5, duration))
         if proc.poll() is None:
             proc.kill()
             kills += 1

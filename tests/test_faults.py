@@ -159,8 +159,7 @@ def test_two_processes_train_as_one_process_with_four_devices(tmp_path):
 
 @pytest.mark.slow
 def test_fault_injection_script_finds_no_difference(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("sys.argv", ["fault_injection", "--kills", "3", "--steps", "30", "--max_delay", "12",
-                                     "--workdir", str(tmp_path)])
+    monkeypatch.setattr("sys.argv", ["fault_injection", "--kills", "3", "--steps", "60", "--workdir", str(tmp_path)])
     with pytest.raises(SystemExit) as exit_:
         fault_injection.main()
     out = capsys.readouterr().out

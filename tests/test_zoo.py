@@ -92,7 +92,7 @@ def test_each_cell_learns_a_tiny_copy_task(name):
                                rngs=nnx.Rngs(0))
     model.cell = build(name, nx=task.vocab_size)  # the same cell, reading the task's one-hot inputs
     graphdef, params = nnx.split(model)
-    tx = optax.adam(1e-2)
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-2))  # clipped, as the paper's runs with LN
     opt = tx.init(params)
 
     @jax.jit

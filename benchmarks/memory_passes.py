@@ -1,0 +1,80 @@
+"""How many times one λ = 1 step reads and writes the (B, N, N) memory arrays, forward and backward, from
+the compiled HLO.
+
+    python -m benchmarks.memory_passes [--batch 128 --steps 53 --hidden 50]
+
+Compiles the gradient of a loss over a whole sequence (`rum_sequence`, λ = 1), once with the default
+reversible backward and once with JAX's autodiff through the stored R_t, and prints, for each loop
+of the compiled program (forward scan, backward scan), its top-level instructions that take or make
+an array of (B, N, N) floats: each is one pass over such an array (XLA fuses everything inside an
+instruction). Deterministic: no timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from rumjax import RUMCell
+from rumjax.rum import rum_initial_carry
+from rumjax.rum_sequence import rum_sequence
+
+
+def compiled_text(batch, steps, hidden, reversible) -> str:
+    cell = RUMCell(8, hidden, lam=1, rngs=nnx.Rngs(0))
+    carry = rum_initial_carry((batch,), hidden, 1)
+    xs = jax.ShapeDtypeStruct((batch, steps, 8), jnp.float32)
+
+    def loss(params, xs):
+        return jnp.sum(rum_sequence(params, carry, xs, lam=1, reversible=reversible)[1] ** 2)
+
+    return jax.jit(jax.grad(loss)).lower(cell.params, xs).compile().as_text()
+
+
+def loop_passes(text: str, batch: int, hidden: int) -> dict[str, tuple[int, int]]:
+    """{while-body computation: (instructions reading a (B, N, N) array, instructions writing one)}; the
+    compiled text names operands without shapes, so their shapes come from the instructions that made them."""
+    shape = f"f32[{batch},{hidden},{hidden}]"
+    bodies = set(re.findall(r"body=%?([\w.\-]+)", text))
+    skip = ("parameter", "get-tuple-element", "tuple", "bitcast", "constant", "copy-start", "copy-done")
+    out = {}
+    for match in re.finditer(r"^%?([\w.\-]+) [^\n]*\{\n(.*?)^\}", text, flags=re.M | re.S):
+        name, block = match.group(1), match.group(2)
+        if name not in bodies:
+            continue
+        shapes, reads, writes = {}, 0, 0
+        for line in block.splitlines():
+            m = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (\S+) ([\w\-]+)\((.*)", line)
+            if not m:
+                continue
+            result, result_shape, op, args = m.groups()
+            shapes[result] = result_shape
+            if op in skip:
+                continue
+            operands = re.findall(r"%([\w.\-]+)", args.split(")", 1)[0])
+            reads += any(shapes.get(o, "").startswith(shape) for o in operands)
+            writes += result_shape.startswith(shape)
+        out[name] = (reads, writes)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=53)
+    parser.add_argument("--hidden", type=int, default=50)
+    args = parser.parse_args()
+    for reversible in (True, False):
+        text = compiled_text(args.batch, args.steps, args.hidden, reversible)
+        label = "reversible (default)" if reversible else "stored (autodiff)"
+        for body, (reads, writes) in sorted(loop_passes(text, args.batch, args.hidden).items()):
+            if reads or writes:
+                print(f"{label:22s} loop {body:40s} instructions reading (B,N,N): {reads:2d}, writing: {writes:2d}")
+
+
+if __name__ == "__main__":
+    main()
