@@ -42,22 +42,14 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
     for key in ("zoneout_cell", "zoneout_hidden"):
         if not (isinstance(c[key], (int, float)) and 0 <= c[key] < 1):
             raise ValueError(f"config.{key} must be in [0, 1), got {c[key]!r}.")
-    if c.task not in TASKS:
-        raise ValueError(f"config.task={c.task!r} is unknown; valid tasks: {', '.join(sorted(TASKS))}.")
-    if c.cell not in CELLS:
-        raise ValueError(f"config.cell={c.cell!r} is unknown; valid cells: {', '.join(sorted(CELLS))}.")
-    if c.optimizer not in OPTIMIZER_OPTIONS:
-        raise ValueError(f"config.optimizer={c.optimizer!r} is unknown; valid: {', '.join(OPTIMIZER_OPTIONS)}.")
-    if c.model not in MODELS:
-        raise ValueError(f"config.model={c.model!r} is unknown; valid: {', '.join(MODELS)}.")
-    if c.dtype not in DTYPES:
-        raise ValueError(f"config.dtype={c.dtype!r} is unknown; valid: {', '.join(DTYPES)}.")
-    if c.loss_reduction not in LOSS_REDUCTIONS:
-        raise ValueError(f"config.loss_reduction={c.loss_reduction!r} is unknown; valid: {', '.join(LOSS_REDUCTIONS)}.")
+    named = (("task", "valid tasks", sorted(TASKS)), ("cell", "valid cells", sorted(CELLS)),
+             ("optimizer", "valid", list(OPTIMIZER_OPTIONS)), ("model", "valid", MODELS), ("dtype", "valid", list(DTYPES)),
+             ("loss_reduction", "valid", LOSS_REDUCTIONS), ("schedule", "valid", SCHEDULES))
+    for key, label, allowed in named:
+        if c[key] not in allowed:
+            raise ValueError(f"config.{key}={c[key]!r} is unknown; {label}: {', '.join(allowed)}.")
     positive_int("readout_hidden", allow_zero=True)
     positive_int("final_test_batch_size", allow_zero=True)
-    if c.schedule not in SCHEDULES:
-        raise ValueError(f"config.schedule={c.schedule!r} is unknown; valid: {', '.join(SCHEDULES)}.")
     if not (isinstance(c.learning_rate, (int, float)) and c.learning_rate > 0):
         raise ValueError(f"config.learning_rate must be a positive number, got {c.learning_rate!r}.")
     if c.schedule == "piecewise":
