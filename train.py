@@ -239,7 +239,7 @@ def main(argv) -> None:
         sys.exit(f"train.py: {err}")
     if result.get("stopped_by") and jax.process_index() == 0:
         print(f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "
-              f"in {_WORKDIR.value}/checkpoints. Resume with the same command: {' '.join(sys.argv)}", flush=True)
+              f"in {_WORKDIR.value}/checkpoints. Resume with the same command: python {' '.join(sys.argv)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -544,10 +544,11 @@ def ptb_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
 
 
 PAPER_SCALE = [
-    ("Copying, T = 200 (Figure 2; 500 and 1000 by `--config.task_options.delay`)", "configs/copying.py", ["rum", "rum_eta1", "rum_lam1", "lstm", "gru"]),
-    ("Associative Recall, T = 30 (Table 1; prefix `t50,` for T = 50)", "configs/recall.py",
-     ["rum", "lstm", "gru", "goru", "fast_weights", "learned_memory", "ntm", "t50,rum"]),
-    ("bAbI, one model per task (Tables 2, 4; `--config.task_options.tasks=N`)", "configs/babi.py", ["rum", "lstm", "goru"]),
+    ("Copying, T = 200 (Figure 2; 500 and 1000 by `--config.task_options.delay`)", "configs/copying.py", ["rum", "rum_eta1", "rum_lam1", "lstm", "gru", "goru"]),
+    ("Associative Recall, T = 30 (Table 1; prefix `t50,` for T = 50; `fixed,` for the authors' fixed training set)",
+     "configs/recall.py", ["rum", "lstm", "gru", "goru", "fast_weights", "learned_memory", "ntm", "t50,rum", "fixed,rum"]),
+    ("bAbI, one model per task (Tables 2, 4; `--config.task_options.tasks=N`; `sentence,` for the authors' "
+     "sentence-level input)", "configs/babi.py", ["rum", "lstm", "goru", "sentence,rum"]),
     ("bAbI, MemN2N", "configs/babi_memn2n.py", [""]),
     ("PTB, FS-RUM-2 (Tables 3, 5–7)", "configs/ptb_fsrum.py", [""]),
     ("PTB, RUM 2000 / 2×RUM 1500 / FS-LSTM-2", "configs/ptb_rum.py", [""]),
@@ -559,7 +560,9 @@ def reproduce_section() -> list[str]:
         "## How to reproduce at paper scale",
         "",
         "The configs without `:cpu` hold the paper's sizes and schedules. On a GPU or TPU host, install "
-        "JAX for the accelerator (`pip install -U \"jax[cuda12]\"` or `\"jax[tpu]\"`), then e.g.:",
+        "JAX for the accelerator (`pip install -U \"jax[cuda12]\"` or `\"jax[tpu]\"`), then e.g. (every "
+        "config's values against the paper and the authors' code, with the switch for each difference: "
+        "configs/README.md; several hosts: README.md, *Several hosts*):",
         "",
         "```bash",
     ]
