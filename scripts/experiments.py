@@ -78,6 +78,10 @@ for _suffix, _label, _extra in (
     EXPERIMENTS[f"recall8_fast_weights_ba{_suffix}"] = Experiment(
         "recall_t8_fw", _label, "configs/recall.py:cpu,t8,fast_weights_ba", FW_T8_BUDGET + _extra)
 # Associative Recall T = 50, RUM λ = 1 re-run with the hand-written λ = 1 backward (the speed issue): wall time to 99%
+# ... and its best setting on T = 8 (no LN on h⁰) at the paper's T = 30, for 100k steps
+EXPERIMENTS["recall30_fast_weights_ba_ln0_none"] = Experiment(
+    "recall_t8_fw", "FW-LN, no LN on h⁰, at T = 30 (15 pairs)", "configs/recall.py:cpu,fast_weights_ba",
+    ("--config.num_steps=100000", "--config.fast_weights.ln_h0=none"))
 EXPERIMENTS["recall50_rum_fast_backward"] = Experiment(
     "recall_t50_speed", "RUM λ=1, hand-written reversible backward", "configs/recall.py:cpu,t50", RECALL_EXTENDED_T50)
 EXPERIMENTS["recall30_fast_weights_embed"] = Experiment(

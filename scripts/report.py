@@ -239,7 +239,8 @@ def fast_weights_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         "(11 tokens) in about 15–30k steps. The same cell here, with Ba et al.'s training (100-d "
         "embedding, Adam 1e-3, global-norm clip 5, λ = 0.9, η = 0.5, N_h = 50, batch 128), and its ablations: "
         "the layer norm of the preliminary state h⁰ (`fast_weights.ln_h0`) and Ba et al.'s 100-unit ReLU "
-        "layer before the readout (`readout_hidden=100`).",
+        "layer before the readout (`readout_hidden=100`). The last row takes the best of them back to the "
+        "paper's T = 30 (15 pairs) for up to 100k steps.",
         "",
         "| model | params | best test acc. | steps to 95% | final test acc. | steps run | wall time | hardware | command |",
         "|---|---|---|---|---|---|---|---|---|",
