@@ -75,3 +75,21 @@ def test_remat_and_unroll_do_not_change_the_result():
     for value, grads in outs[1:]:
         np.testing.assert_allclose(value, outs[0][0], rtol=1e-5)
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), grads, outs[0][1])
+
+
+def test_a_model_that_samples_masks_needs_an_rng_in_training_mode():
+    from rumjax.models import LanguageModel
+
+    model = LanguageModel(vocab_size=5, cell="rum", hidden=4, embed_dim=3, dropout=0.3, zoneout_hidden=0.1,
+                          rngs=nnx.Rngs(0))
+    tokens = jnp.zeros((2, 3), jnp.int32)
+    carry = model.initial_carry(2)
+    with pytest.raises(ValueError, match="pass rng="):
+        model(tokens, carry)
+    a, _ = model(tokens, carry, rng=jax.random.key(1))
+    b, _ = model(tokens, carry, rng=jax.random.key(2))
+    assert not np.allclose(a, b)  # a fresh key per step gives fresh masks
+    model.eval()
+    model(tokens, carry)  # expectations in eval mode: no rng needed
+    plain = SequenceClassifier(vocab_size=5, num_classes=2, cell="gru", hidden=4, rngs=nnx.Rngs(0))
+    plain(tokens)  # nothing sampled: no rng needed
