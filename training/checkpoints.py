@@ -18,6 +18,12 @@ import jax
 import orbax.checkpoint as ocp
 
 
+def _detached(state):
+    """A copy of `state`'s arrays: the train step donates its state, so an asynchronous save must not read the
+    buffers the next step overwrites."""
+    return jax.tree.map(lambda x: x.copy() if isinstance(x, jax.Array) else x, state)
+
+
 class NoIntactCheckpoint(RuntimeError):
     """Every checkpoint of a workdir was unreadable (all were moved aside)."""
 
@@ -49,7 +55,7 @@ class Checkpoints:
         return meta.meta["valid_loss"]
 
     def save_best(self, state, meta: dict) -> None:
-        self.best.save(int(state.step), args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+        self.best.save(int(state.step), args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)),
                                                                 meta=ocp.args.JsonSave(meta)))
 
     def restore_best(self, target):
@@ -70,7 +76,8 @@ class Checkpoints:
         step = int(state.step)
         if step in self.manager.all_steps():
             return
-        self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+        self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)),
+                                                        meta=ocp.args.JsonSave(meta)))
 
     def reached_preemption(self, step: int) -> bool:
         """Whether JAX's preemption notice (SIGTERM on a multi-process cluster) asks every process to save at `step`."""
