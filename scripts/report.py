@@ -351,6 +351,12 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
     return lines + [""] + figure_lines
 
 
+def has_checkpoint(workdir: str) -> bool:
+    """Whether the run has saved a checkpoint yet (a run just started has an empty checkpoints/)."""
+    folder = os.path.join(workdir, "checkpoints")
+    return os.path.isdir(folder) and any(d.isdigit() for d in os.listdir(folder))
+
+
 def load_params(workdir: str):
     """The parameters of a run's latest checkpoint, as an nnx.State (restored into its own config's model)."""
     import jax.numpy as jnp
@@ -372,7 +378,7 @@ def load_params(workdir: str):
 def kernel_heatmap(runs_dir: str, name: str, title: str, path: str) -> str | None:
     """A temperature map of W_hτ (the kernel generating the memory target τ) of a trained RUM, as Figure 3."""
     workdir = find_workdir(runs_dir, name)
-    if workdir is None or not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    if workdir is None or not has_checkpoint(workdir):
         return None
     import numpy as np
 
@@ -398,7 +404,7 @@ def kernel_collection(runs_dir: str, name: str, title: str, path: str) -> str | 
     """The kernels of τ and u of a trained RUM side by side, as the paper's Figures 7 and 8: each panel
     stacks the input kernel W_x· over the recurrent kernel W_h· (rows: inputs then h units)."""
     workdir = find_workdir(runs_dir, name)
-    if workdir is None or not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    if workdir is None or not has_checkpoint(workdir):
         return None
     import numpy as np
 
