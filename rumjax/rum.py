@@ -168,12 +168,16 @@ def rum_recurrence(
             raise ValueError(f"RUM with lam={lam} needs carry.memory of shape (batch, n, n), got None.")
         base = memory if lam == 1 else jnp.linalg.matrix_power(memory, lam)  # (b, n, n) R_{t−1}^λ
         new_memory, r_h = rotation.compose_apply(base, eps, tau, h_prev)  # R_t (b, n, n), R_t h_{t−1} (b, n)
+    h_new = rum_output(r_h, u, eps, h_prev, layer_norm, eta, activation, ln_eps)
+    return RUMCarry(h_new, new_memory), h_new
+
+
+def rum_output(r_h, u, eps, h_prev, layer_norm, eta, activation, ln_eps=LN_EPS):
+    """h_t from R_t h_{t−1}: h̃ = activation(LN(ε + R_t h_{t−1})), h' = u ⊙ h_{t−1} + (1 − u) ⊙ h̃, then η."""
     pre = eps + r_h
     if layer_norm is not None:
         pre = ln(pre, layer_norm.gain_c, layer_norm.bias_c, ln_eps)
-    h_tilde = activation(pre)
-    h_new = time_normalise(u * h_prev + (1.0 - u) * h_tilde, eta)
-    return RUMCarry(h_new, new_memory), h_new
+    return time_normalise(u * h_prev + (1.0 - u) * activation(pre), eta)
 
 
 def rum_step(

@@ -29,9 +29,8 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.layer_norm import layer_norm as layer_norm_fn
-from rumjax.rum import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_recurrence,
-                        time_normalise, update_gate)
+from rumjax.rum import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_output,
+                        rum_recurrence, update_gate)
 
 __all__ = ["rum_sequence"]
 
@@ -121,14 +120,6 @@ def _before(params, h, inp, ln, dtype, ln_eps):
     return p.a_hat, p.v, p.cos, p.inv_one_plus_cos, u, eps
 
 
-def _after(y, u, eps, h, ln, eta, activation, ln_eps):
-    """h_t from y_t = R_t h_{t−1}: h̃ = activation(LN(ε + y)), the gate, time normalisation."""
-    pre = eps + y
-    if ln is not None:
-        pre = layer_norm_fn(pre, ln.gain_c, ln.bias_c, ln_eps)
-    return time_normalise(u * h + (1.0 - u) * activation(pre), eta)
-
-
 def _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll):
     """λ = 1 over time-major `RUMInputs`, carrying R_tᵀ: R_{t−1}·[â, v, h] is then a pass along the rows of
     R_{t−1}ᵀ (`_cols`), and R_tᵀ = R_{t−1}ᵀ + â l_aᵀ + v l_vᵀ one fused read and write. Equal to `_scan`."""
@@ -142,7 +133,7 @@ def _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, 
         y = (mq[:, 2] + left_a * jnp.sum(a_hat * h, -1, keepdims=True)
              + left_v * jnp.sum(v * h, -1, keepdims=True))
         m_t = _rank_update(m_t, jnp.stack([a_hat, v], axis=1), jnp.stack([left_a, left_v], axis=1))
-        h = _after(y, u, eps, h, layer_norm, eta, activation, ln_eps)
+        h = rum_output(y, u, eps, h, layer_norm, eta, activation, ln_eps)
         return (h, m_t), h
 
     (h, m_t), hs = jax.lax.scan(body, (carry.h, jnp.swapaxes(carry.memory, -1, -2)), inputs, unroll=unroll)
@@ -199,7 +190,7 @@ def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangent
         return _before(params, h, inp, ln, dtype, ln_eps)
 
     def after(y, u, eps, h, ln):
-        return _after(y, u, eps, h, ln, eta, activation, ln_eps)
+        return rum_output(y, u, eps, h, ln, eta, activation, ln_eps)
 
     def body(state, xs):
         r, r_t, g_m, g_mt, g_h, g_params, g_ln = state
