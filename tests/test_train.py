@@ -216,3 +216,11 @@ def test_load_config_fills_keys_added_after_a_run_was_saved(tmp_path):
     c = train.load_config(str(tmp_path / "config.json"))
     assert c.hidden == 7 and c.num_layers == 1 and c.rum.layer_norm is False
     assert c.task_options.delay == 5
+
+
+def test_resume_may_change_how_a_step_is_computed_but_not_the_model():
+    saved = json.loads(tiny_config().to_json())
+    saved["rum"]["reversible"] = not saved["rum"]["reversible"]  # same function and gradients, another backward
+    assert train.saved_config_mismatch(saved, tiny_config()) == []
+    saved["rum"]["lam"] = 1 - saved["rum"]["lam"]
+    assert train.saved_config_mismatch(saved, tiny_config()) == ["rum"]

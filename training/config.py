@@ -20,6 +20,9 @@ MODELS = ("rnn", "memn2n")  # rnn: a registered cell in a sequence model; memn2n
 MODEL_KEYS = ("task", "task_options", "model", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip",
               "loss_reduction", "readout_hidden")
 LOSS_REDUCTIONS = ("mean", "sum_time")
+# Cell options that choose how a step is computed, not what it computes (the same function and gradients):
+# a resumed run may change them, and takes today's value.
+COMPUTE_ONLY = {"rum": ("reversible",)}
 
 
 def validate_config(c: ml_collections.ConfigDict) -> None:
@@ -120,14 +123,16 @@ def cell_options(c: ml_collections.ConfigDict) -> dict:
 
 
 def saved_config_mismatch(saved: dict, c: ml_collections.ConfigDict) -> list[str]:
+    """The model-defining keys (MODEL_KEYS and the cell's block, less COMPUTE_ONLY) in which `c` differs from a
+    run's saved config."""
     current = json.loads(c.to_json())
     keys = list(MODEL_KEYS) + [c.cell]
     if saved.get("grad_clip") and c.grad_clip:  # clipping on in both: its threshold may change
         keys.remove("grad_clip")
 
-    def differs(old, new):  # keys added to the config after a run was saved count as unchanged
+    def differs(old, new, skip=()):  # keys added to the config after a run was saved count as unchanged
         if isinstance(old, dict) and isinstance(new, dict):
-            return any(differs(v, new.get(k)) for k, v in old.items())
+            return any(differs(v, new.get(k)) for k, v in old.items() if k not in skip)
         return old != new
 
-    return [k for k in keys if k in saved and differs(saved[k], current.get(k))]
+    return [k for k in keys if k in saved and differs(saved[k], current.get(k), COMPUTE_ONLY.get(k, ()))]
