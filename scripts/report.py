@@ -41,6 +41,12 @@ def find_workdir(runs, name: str) -> str | None:
     return None
 
 
+def find_file(runs, name: str) -> str | None:
+    """The first of the `runs` folders' file `name` (a script's record beside the workdirs)."""
+    return next((os.path.join(d, name) for d in ([runs] if isinstance(runs, str) else runs)
+                 if os.path.exists(os.path.join(d, name))), None)
+
+
 def load_run(runs, name: str) -> dict | None:
     workdir = find_workdir(runs, name)
     if workdir is None:
@@ -55,6 +61,7 @@ def load_run(runs, name: str) -> dict | None:
         "train": read_metrics(workdir, "train"),
         "test": read_metrics(workdir, "test"),
         "valid": read_metrics(workdir, "valid"),
+        "final_test": read_metrics(workdir, "final_test"),
     }
 
 
@@ -527,33 +534,74 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "cpu") ->
     return lines
 
 
-def ptb_cpu_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
-    runs = group_runs(runs_dir, "ptb_cpu")
-    lines = ["### CPU scale: RUM against an LN-LSTM of the same size, for the same wall time", ""]
+PTB_PAIRS = {
+    # group: (title, what the runs are, what the paper compared)
+    "ptb_cpu": ("### CPU scale: RUM against an LN-LSTM of the same size, for the same wall time",
+                "", "Character-level PTB, CPU scale, same parameter count"),
+    "ptb_cpu_sum": ("### CPU scale again, with the authors' clipping (the loss summed over time)",
+                    "The same pair after the fidelity fixes (issue 13): the clipped gradient is that of the loss "
+                    "summed over the BPTT steps (`loss_reduction=sum_time`), RUM's layer norm on u after the "
+                    "sigmoid, the joint LN-LSTM; the section above is the run before them.",
+                    "PTB, CPU scale, authors' clipping"),
+    "ptb_fs": ("### FS-RUM-2 against FS-LSTM-2 (Table 3's claim), scaled to two hours on one core",
+               "The paper's sizes scaled by f = 0.25 (`python -m scripts.ptb_scale` times both models at f = 0.1–0.3 "
+               "and picks the largest f at which both train ≥ 10 epochs in 2 h on one core): fast LN-LSTMs 175 in "
+               "both; FS-RUM-2's slow RUM 250 (λ = 0, η = 1.0, LN); FS-LSTM-2's slow LN-LSTM widened from 100 to 197 "
+               "so that the parameter counts are equal (the paper's pair is 11.2M against 7.2M: one common factor on "
+               "all four sizes cannot also keep the counts within 5%, so the counts are matched and the extra "
+               "capacity goes to the LSTM). Everything else is Table 5 at full size: embedding 128, batch 128, BPTT "
+               "150, dropout 0.35 (with the FS-RNN's inner sites), zoneout 0.5/0.1, Adam 0.002, clipping 1.0 of the "
+               "time-summed loss. The two ran at the same time, one per core, for the same wall time. Paper "
+               "(full size, 360 and 200 epochs): FS-RUM-2 1.189, FS-LSTM-2 1.190 test BPC.",
+               "PTB, FS-RUM-2 vs FS-LSTM-2 at f = 0.25"),
+}
+
+
+def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -> list[str]:
+    """Models of one PTB group trained for the same wall time: their table and validation BPC against time."""
+    title, text, plot_title = PTB_PAIRS[group]
+    runs = group_runs(runs_dir, group)
+    lines = [title, ""] + ([text, ""] if text else [])
+    scale = find_file(runs_dir, "ptb_scale.json") if group == "ptb_fs" else None
+    if scale:
+        record = json.load(open(scale))
+        lines += [f"`python -m scripts.ptb_scale --json {runs_label}/ptb_scale.json` (one core, batch 128 × 150, "
+                  "compilation excluded):", "",
+                  "| f | fast | FS-RUM-2 slow | params | s/step | FS-LSTM-2 slow | params | s/step | epochs in "
+                  f"{record['budget_hours']:g} h (RUM / LSTM) |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['factor']:g} | {r['fast']} | {r['fsrum_slow']} | {r['fsrum_params']:,} | "
+                  f"{r['fsrum_s_per_step']:.2f} | {r['fslstm_slow']} | {r['fslstm_params']:,} | "
+                  f"{r['fslstm_s_per_step']:.2f} | {r['fsrum_epochs']:.1f} / {r['fslstm_epochs']:.1f} |"
+                  for r in record["rows"]]
+        lines.append("")
     if not runs:
         return lines + ["No run yet.", ""]
     c = runs[0]["config"]
+    final = any(run["final_test"] for run in runs)
     lines += [
         f"Each model trains for {c['time_budget_s'] / 60:.0f} minutes of wall time on one core (`time_budget_s`; "
         f"evaluations included), batch {c['batch_size']}, truncated BPTT length {c['task_options']['seq_len']}, "
         f"embedding {c['embed_dim']}, the paper's regularisation and optimiser (Table 5). BPC over the whole "
         "validation and test streams with the state carried; *test BPC* is at the evaluation with the best "
-        "validation BPC (the model kept in best/).",
+        "validation BPC (the model kept in best/)" + (", and *final test BPC* that model's over the whole test stream "
+                                                      "at batch 1, as the paper reports it." if final else "."),
         "",
-        "| model | params | steps in the budget | best valid BPC | test BPC | wall time | hardware | command |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | params | steps in the budget | best valid BPC | test BPC |" + (" final test BPC |" if final else "")
+        + " wall time | hardware | command |",
+        "|---|---|---|---|---|" + ("---|" if final else "") + "---|---|---|",
     ]
     for run in runs:
         valid = run["valid"]
         best = min(valid, key=lambda r: r["bpc"]) if valid else None
         test = next((r for r in run["test"] if best and r["step"] == best["step"]), None)
-        last = run["test"][-1]
+        last, label = run["test"][-1], EXPERIMENTS[run["name"]].label
+        final_cell = (f" {run['final_test'][-1]['bpc']:.3f} |" if run["final_test"] else " – |") if final else ""
         lines.append(
-            f"| {EXPERIMENTS[run['name']].label} | {run['info'].get('param_count', '?')} | {last['step']}{status(run)} | "
-            f"{best['bpc']:.3f} | {test['bpc']:.3f} | {fmt_time(last['wall_time'])} | {hardware(run)} | "
+            f"| {label} | {run['info'].get('param_count', '?')} | {last['step']}{status(run)} | "
+            f"{best['bpc']:.3f} | {test['bpc']:.3f} |{final_cell} {fmt_time(last['wall_time'])} | {hardware(run)} | "
             f"{command(run['name'], runs_label)} |" if best and test else
-            f"| {EXPERIMENTS[run['name']].label} | | {last['step']}{status(run)} | – | – | | | {command(run['name'], runs_label)} |")
-    path = os.path.join(figures, "ptb_cpu.png")
+            f"| {label} | | {last['step']}{status(run)} | – | – |{final_cell} | | {command(run['name'], runs_label)} |")
+    path = os.path.join(figures, f"{group}.png")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
     for run in runs:
@@ -562,7 +610,7 @@ def ptb_cpu_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
                 label=EXPERIMENTS[run["name"]].label)
     ax.set_xlabel("wall time (minutes, one core)")
     ax.set_ylabel("validation BPC")
-    ax.set_title("Character-level PTB, CPU scale, same parameter count", fontsize=10)
+    ax.set_title(plot_title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -573,10 +621,9 @@ def ptb_cpu_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
 
 def ptb_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
     lines = ["## Character-level Penn Treebank (paper §4.4, Tables 3, 5–7)", ""]
-    path = next((os.path.join(d, "paper_scale.json") for d in ([runs_dir] if isinstance(runs_dir, str) else runs_dir)
-                 if os.path.exists(os.path.join(d, "paper_scale.json"))), "")
-    if not os.path.exists(path):
-        return lines + ["No paper-scale check yet.", ""] + ptb_cpu_section(runs_dir, runs_label, figures)
+    path = find_file(runs_dir, "paper_scale.json")
+    if not path:
+        return lines + ["No paper-scale check yet.", ""] + ptb_pair_section(runs_dir, runs_label, figures, "ptb_cpu")
     rows = json.load(open(path))
     lines += [
         f"Paper-scale models built from their configs, with one training step each on the real training "
@@ -591,7 +638,7 @@ def ptb_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
         secs = f"{r['seconds']:.1f}" if "seconds" in r else "–"
         lines.append(f"| `configs/{r['config']}.py` | {r['params'] / 1e6:.2f}M | {r['paper_params'] / 1e6:.1f}M | "
                      f"{loss} | {secs} | {r['device']} |")
-    return lines + [""] + ptb_cpu_section(runs_dir, runs_label, figures)
+    return lines + [""] + ptb_pair_section(runs_dir, runs_label, figures, "ptb_cpu")
 
 
 PAPER_SCALE = [
@@ -649,6 +696,8 @@ SECTIONS = [
     ("babi_10k", lambda r, l, f: babi_section(r, l, f, "10k"), ("babi_10k",)),
     ("babi", lambda r, l, f: babi_section(r, l, f), ("babi_cpu",)),
     ("ptb", lambda r, l, f: ptb_section(r, l, f), ("ptb_cpu",)),
+    ("ptb_scaled", lambda r, l, f: ["## Character-level PTB at the largest size two CPU cores train (issue 14)", ""]
+     + ptb_pair_section(r, l, f, "ptb_fs") + ptb_pair_section(r, l, f, "ptb_cpu_sum"), ("ptb_fs", "ptb_cpu_sum")),
 ]
 
 
@@ -665,8 +714,12 @@ def has_runs(runs, groups) -> bool:
     return any(find_workdir(runs, n) for n, e in EXPERIMENTS.items() if e.group in groups)
 
 
+SCRIPT_RECORDS = ("paper_scale.json", "ptb_scale.json")  # scripts' records the report reads beside the workdirs
+
+
 def archive(runs, dest: str) -> list[str]:
-    """Copy config.json, run_info.json and metrics.jsonl of every known run into dest/<name>/."""
+    """Copy config.json, run_info.json and metrics.jsonl of every known run into dest/<name>/, and the
+    SCRIPT_RECORDS into dest/."""
     copied = []
     for name in EXPERIMENTS:
         workdir = find_workdir(runs, name)
@@ -677,6 +730,10 @@ def archive(runs, dest: str) -> list[str]:
             if os.path.exists(os.path.join(workdir, file)):
                 shutil.copyfile(os.path.join(workdir, file), os.path.join(dest, name, file))
         copied.append(name)
+    for record in SCRIPT_RECORDS:
+        path = find_file(runs, record)
+        if path and os.path.abspath(path) != os.path.abspath(os.path.join(dest, record)):
+            shutil.copyfile(path, os.path.join(dest, record))
     return copied
 
 

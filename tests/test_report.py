@@ -1,6 +1,7 @@
 """scripts.report regenerates RESULTS.md from workdirs: rows come from metrics, missing runs are listed."""
 
 import os
+import shutil
 
 import pytest
 
@@ -45,6 +46,7 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     p.task_options.seq_len, p.hidden, p.embed_dim, p.batch_size, p.eval_batch_size = 20, 16, 8, 8, 4
     p.num_steps, p.time_budget_s, p.eval_every, p.log_every, p.num_devices, p.progress = 10**6, 3.0, 10**6, 10, 1, False
     train.train_and_evaluate(p, str(runs / "ptb_cpu_rum"))
+    shutil.copytree(runs / "ptb_cpu_rum", runs / "ptb_fs_rum2")  # stands in for the scaled FS-RUM-2 run
 
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
     monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
@@ -61,6 +63,11 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     assert len(ptb_valid) == 1  # the time budget ended the run with one evaluation
     assert f"| {ptb_valid[0]['bpc']:.3f} |" in text and "(unfinished" not in text.split("### CPU scale")[1]
     assert os.path.exists(figures / "ptb_cpu.png")
+    final = report.read_metrics(str(runs / "ptb_fs_rum2"), "final_test")  # batch 1, best-on-valid weights
+    assert len(final) == 1
+    scaled = text.split("### FS-RUM-2 against FS-LSTM-2")[1].split("###")[0]
+    assert f"| {ptb_valid[0]['bpc']:.3f} | " in scaled and f" {final[0]['bpc']:.3f} |" in scaled
+    assert os.path.exists(figures / "ptb_fs.png")
 
 
 @pytest.mark.slow
