@@ -118,8 +118,9 @@ def command(name: str, runs_label: str) -> str:
 
 def plot_curves(runs: list[dict], key: str, ylabel: str, title: str, path: str, hline: float | None = None,
                 hline_label: str = "", split: str = "test", budget: int | None = None,
-                legend_outside: bool = False) -> None:
-    """Each run's `key` against training step; `hline`: a reference level, `budget`: the shared step budget."""
+                legend_outside: bool = False, ymax: float | None = None) -> None:
+    """Each run's `key` against training step; `hline`: a reference level, `budget`: the shared step budget,
+    `ymax`: the top of the y axis (from 0)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.4 if legend_outside else 6, 3.6), dpi=100)
     for run in runs:
@@ -129,6 +130,8 @@ def plot_curves(runs: list[dict], key: str, ylabel: str, title: str, path: str, 
         ax.axhline(hline, color="k", ls="--", lw=1, label=hline_label)
     if budget is not None:
         ax.axvline(budget, color="0.5", ls=":", lw=1, label="step budget")
+    if ymax is not None:
+        ax.set_ylim(0, ymax)
     ax.set_xlabel("training step")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
@@ -186,9 +189,16 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
             f"{command(name, runs_label)} |"
         )
     path = os.path.join(figures, figure)
-    plot_curves(runs, "loss", "test cross-entropy (nats)", f"Copying, T = {c['task_options']['delay']}",
-                path, hline=runs[0]["test"][-1]["baseline_loss"], hline_label="no-memory baseline")
-    lines += ["", f"![copying learning curves]({path})", ""]
+    if group == "copying_t200":  # as the paper's Figure 2: the training loss, here the mean of each log window
+        plot_curves(runs, "loss", f"training cross-entropy (nats, mean of {c['log_every']} steps)",
+                    f"Copying, T = {c['task_options']['delay']}, the paper's sizes", path,
+                    hline=runs[0]["test"][-1]["baseline_loss"], hline_label="no-memory baseline", split="train",
+                    ymax=2.5 * runs[0]["test"][-1]["baseline_loss"])
+        lines += ["", f"![copying training curves, as Figure 2]({path})", ""]
+    else:
+        plot_curves(runs, "loss", "test cross-entropy (nats)", f"Copying, T = {c['task_options']['delay']}",
+                    path, hline=runs[0]["test"][-1]["baseline_loss"], hline_label="no-memory baseline")
+        lines += ["", f"![copying learning curves]({path})", ""]
     heat = kernel_collection(runs_dir, kernel_run, f"RUM λ=1, copying T = {c['task_options']['delay']}",
                              os.path.join(figures, f"kernels_{group}.png"))
     if heat:
