@@ -45,6 +45,10 @@ EXPERIMENTS: dict[str, Experiment] = {
        for preset, label in (("lstm", "LSTM 250"), ("gru", "GRU 250"), ("goru", "GORU 250"),
                              ("rum", "RUM 250, λ=0, η=N/A"), ("rum_eta1", "RUM 250, λ=0, η=1.0"),
                              ("rum_lam1", "RUM 100, λ=1, η=N/A"))},
+    # and at T = 500 for the two RUMs (issue 14, CPU hours allowing)
+    **{f"copy500_{preset}": Experiment("copying_t500", label, f"configs/copying.py:{preset}",
+                                       (*COPY_BUDGET, "--config.task_options.delay=500"))
+       for preset, label in (("rum", "RUM 250, λ=0, η=N/A"), ("rum_lam1", "RUM 100, λ=1, η=N/A"))},
     # Associative Recall, N_h = 50 for every model, same step budget per length
     "recall30_rum": Experiment("recall_t30", "RUM λ=1", "configs/recall.py:cpu", RECALL_BUDGET_T30),
     "recall30_lstm": Experiment("recall_t30", "LSTM", "configs/recall.py:cpu,lstm", RECALL_BUDGET_T30),
@@ -105,6 +109,8 @@ for _task in range(1, 21):
     EXPERIMENTS[f"babi10k_lstm_qa{_task}"] = Experiment(
         "babi_10k", "LSTM 256, sentence level", "configs/babi.py:sentence,lstm", _tasks)
     EXPERIMENTS[f"babi10k_memn2n_qa{_task}"] = Experiment("babi_10k", "MemN2N", "configs/babi_memn2n.py", _tasks)
+    # and RUM 256 on the word-level input of the paper's appendix C, after the three above (CPU hours allowing)
+    EXPERIMENTS[f"babi10k_rum_word_qa{_task}"] = Experiment("babi_10k", "RUM 256, word level", "configs/babi.py", _tasks)
 # Character-level PTB at CPU scale: RUM 128 against an LN-LSTM of the same parameter count (93 units),
 # each trained for the same wall time on one core (time_budget_s) rather than the same steps
 PTB_CPU_BUDGET = ("--config.num_steps=1000000", "--config.time_budget_s=1200")

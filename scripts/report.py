@@ -151,6 +151,9 @@ COPYING_GROUPS = {
                      "Scale: the paper's (T = 200, batch 128, RMSProp lr 1e-3, decay 0.9, no clipping; LSTM, GRU, "
                      "GORU and the λ = 0 RUMs with 250 units, the λ = 1 RUM with 100), every model for the same step "
                      "budget.", "copy200_rum_lam1", "copying_t200.png"),
+    "copying_t500": ("## Copying Memory at T = 500, the two RUMs at the paper's sizes",
+                     "Scale: as the T = 200 section, the delay 500 (the paper's Figure 7 draws the λ = 1 RUM's "
+                     "kernels at T = 500).", "copy500_rum_lam1", "copying_t500.png"),
     "copying_cpu": ("## Copying Memory (paper §4.1, Figure 2), CPU scale",
                     "Every model has the same number of hidden units, a quarter of the paper's.", "copy_cpu_rum_lam1",
                     "copying_cpu.png"),
@@ -189,7 +192,7 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
             f"{command(name, runs_label)} |"
         )
     path = os.path.join(figures, figure)
-    if group == "copying_t200":  # as the paper's Figure 2: the training loss, here the mean of each log window
+    if group != "copying_cpu":  # as the paper's Figure 2: the training loss, here the mean of each log window
         plot_curves(runs, "loss", f"training cross-entropy (nats, mean of {c['log_every']} steps)",
                     f"Copying, T = {c['task_options']['delay']}, the paper's sizes", path,
                     hline=runs[0]["test"][-1]["baseline_loss"], hline_label="no-memory baseline", split="train",
@@ -487,11 +490,12 @@ BABI_SCALES = {
             "epochs (configs/babi_memn2n.py)."),
     "10k": ("## bAbI question answering at the paper's scale (10k, Table 4)",
             {"RUM 256 (sentence)": "babi10k_rum_qa", "LSTM 256 (sentence)": "babi10k_lstm_qa",
-             "MemN2N (10k)": "babi10k_memn2n_qa"},
+             "MemN2N (10k)": "babi10k_memn2n_qa", "RUM 256 (word)": "babi10k_rum_word_qa"},
             "Scale: the paper's: the **10k** training set of each task (task 3's 10k file is missing offline: its "
             "1k file, `qa3_fallback=1k`), 10% held out, one model per task, Adam 1e-3, batch 32, 20 epochs. RUM "
             "λ = 0, N_h = 256, η = N/A and LSTM 256 read the authors' sentence-level input (one bag of words per "
-            "sentence, then the question); MemN2N as configs/babi_memn2n.py at 10k."),
+            "sentence, then the question); MemN2N as configs/babi_memn2n.py at 10k; RUM 256 (word) reads appendix C's "
+            "word-level input (story and question as one word sequence, configs/babi.py)."),
 }
 
 
@@ -524,6 +528,8 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "cpu") ->
                 ours[m].append(100 * rec["accuracy"])
                 cells.append(f"{100 * rec['accuracy']:.1f}")
         paper = PAPER_TABLE4[t - 1]
+        if any(r["config"]["task_options"].get("qa3_fallback") == "1k" for (_, task), r in done.items() if task == 3 == t):
+            name += " (**1k** training file: its 10k file is missing offline)"
         lines.append(f"| {t}. {name} | {' | '.join(cells)} | {' | '.join(str(p) for p in paper)} |")
     means = [f"{sum(v) / len(v):.1f}" + ("" if len(v) == 20 else f" ({len(v)} tasks)") if v else "–"
              for v in ours.values()]
@@ -702,6 +708,7 @@ SECTIONS = [
     ("recall_fast_weights", lambda r, l, f: fast_weights_section(r, l, f), ("recall_t8_fw",)),
     ("recall_speed", lambda r, l, f: recall_speed_section(r, l, f), ("recall_t50_speed",)),
     ("copying_t200", lambda r, l, f: copying_section(r, l, f, "copying_t200"), ("copying_t200",)),
+    ("copying_t500", lambda r, l, f: copying_section(r, l, f, "copying_t500"), ("copying_t500",)),
     ("copying_cpu", lambda r, l, f: copying_section(r, l, f, "copying_cpu"), ("copying_cpu",)),
     ("babi_10k", lambda r, l, f: babi_section(r, l, f, "10k"), ("babi_10k",)),
     ("babi", lambda r, l, f: babi_section(r, l, f), ("babi_cpu",)),
