@@ -25,7 +25,8 @@ class Experiment(NamedTuple):
         return ["python", "train.py", f"--config={self.config}", f"--workdir={runs}/{name}", *self.overrides]
 
 
-COPY_BUDGET = ("--config.num_steps=10000",)  # paper-size Copying: the steps every model trains for
+# paper-size Copying: the steps every model trains for (checkpoints every 250 steps, a few minutes on one core)
+COPY_BUDGET = ("--config.num_steps=10000", "--config.checkpoint_every=250")
 RECALL_BUDGETS = {30: 20_000, 50: 30_000}  # steps every model of a length trains for
 RECALL_BUDGET_T30 = (f"--config.num_steps={RECALL_BUDGETS[30]}",)
 RECALL_BUDGET_T50 = (f"--config.num_steps={RECALL_BUDGETS[50]}",)
