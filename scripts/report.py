@@ -632,7 +632,25 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return lines + ["", f"![PTB validation BPC against wall time]({path})", ""]
+    return lines + [""] + ptb_verdict(runs) + [f"![PTB validation BPC against wall time]({path})", ""]
+
+
+def ptb_verdict(runs: list[dict]) -> list[str]:
+    """One sentence: which of two finished runs has the lower test BPC (final test where there is one), by how much."""
+    done = [r for r in runs if finished(r) and r["valid"]]
+    if len(done) != 2:
+        return []
+
+    def test_bpc(run):
+        if run["final_test"]:
+            return run["final_test"][-1]["bpc"], "final test"
+        best = min(run["valid"], key=lambda r: r["bpc"])
+        return next(r["bpc"] for r in run["test"] if r["step"] == best["step"]), "test"
+
+    (a, kind), (b, _) = test_bpc(done[0]), test_bpc(done[1])
+    better, worse = (done[0], done[1]) if a <= b else (done[1], done[0])
+    return [f"At equal wall time, {EXPERIMENTS[better['name']].label} has the lower {kind} BPC, by {abs(a - b):.3f} "
+            f"({min(a, b):.3f} against {max(a, b):.3f} for {EXPERIMENTS[worse['name']].label}).", ""]
 
 
 def ptb_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:

@@ -47,6 +47,8 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     p.num_steps, p.time_budget_s, p.eval_every, p.log_every, p.num_devices, p.progress = 10**6, 3.0, 10**6, 10, 1, False
     train.train_and_evaluate(p, str(runs / "ptb_cpu_rum"))
     shutil.copytree(runs / "ptb_cpu_rum", runs / "ptb_fs_rum2")  # stands in for the scaled FS-RUM-2 run
+    for name in ("ptb_cpu_sum_rum", "ptb_cpu_sum_lstm"):  # and for a finished pair
+        shutil.copytree(runs / "ptb_cpu_rum", runs / name)
 
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
     monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
@@ -68,6 +70,9 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     scaled = text.split("### FS-RUM-2 against FS-LSTM-2")[1].split("###")[0]
     assert f"| {ptb_valid[0]['bpc']:.3f} | " in scaled and f" {final[0]['bpc']:.3f} |" in scaled
     assert os.path.exists(figures / "ptb_fs.png")
+    assert "lower" not in scaled  # one finished run of two: no verdict
+    pair = text.split("### CPU scale again")[1]
+    assert f"has the lower final test BPC, by 0.000 ({final[0]['bpc']:.3f} against {final[0]['bpc']:.3f}" in pair
 
 
 @pytest.mark.slow
