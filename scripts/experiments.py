@@ -2,6 +2,7 @@
 
     python -m scripts.experiments --runs /work/runs recall30_rum recall30_lstm   # run (or resume) these
     python -m scripts.experiments --list                                        # print every command
+    python -m scripts.experiments --runs /work/runs --keep-going 'babi10k_rum_qa*'  # a queue, by pattern
 
 A run's workdir is <runs>/<name>; re-running resumes it. `scripts.report` reads the same
 names back, so every number in RESULTS.md traces to one command printed here.
@@ -10,6 +11,7 @@ names back, so every number in RESULTS.md traces to one command printed here.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import subprocess
 import sys
 from typing import NamedTuple
@@ -129,23 +131,44 @@ EXPERIMENTS["ptb_fs_rum2"] = Experiment("ptb_fs", "FS-RUM-2, fast 175, slow RUM 
 EXPERIMENTS["ptb_fs_lstm2"] = Experiment("ptb_fs", "FS-LSTM-2, fast 175, slow LN-LSTM 197", "configs/ptb_fslstm.py",
                                          (*PTB_FS_BUDGET, "--config.fs_rnn.slow_hidden=197"))
 
+def select(patterns: list[str]) -> list[str]:
+    """The experiments named by `patterns` (exact names or shell patterns such as ``babi10k_rum_qa*``), in the
+    order given, each pattern's matches in EXPERIMENTS' order; a pattern that matches nothing raises."""
+    names = []
+    for pattern in patterns:
+        matches = [n for n in EXPERIMENTS if fnmatch.fnmatchcase(n, pattern)]
+        if not matches:
+            raise ValueError(f"no experiment matches {pattern!r}; known: {', '.join(EXPERIMENTS)}")
+        names += [n for n in matches if n not in names]
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"experiments to run; known: {', '.join(EXPERIMENTS)}")
+    parser.add_argument("names", nargs="*", help="experiments to run, in order: names or shell patterns "
+                        f"('babi10k_rum_qa*'); known: {', '.join(EXPERIMENTS)}")
     parser.add_argument("--runs", default="runs", help="folder of the workdirs")
-    parser.add_argument("--list", action="store_true", help="print the command of every experiment")
+    parser.add_argument("--list", action="store_true", help="print the command of every experiment (or of those named)")
+    parser.add_argument("--keep-going", action="store_true", help="after a run fails, go on to the next one")
     args = parser.parse_args()
-    unknown = [n for n in args.names if n not in EXPERIMENTS]
-    if unknown:
-        parser.error(f"unknown experiment(s) {unknown}; known: {', '.join(EXPERIMENTS)}")
+    try:
+        names = select(args.names) if args.names else []
+    except ValueError as e:
+        parser.error(str(e))
     if args.list:
-        for name, exp in EXPERIMENTS.items():
-            print(" ".join(exp.command(args.runs, name)))
+        for name in names or EXPERIMENTS:
+            print(" ".join(EXPERIMENTS[name].command(args.runs, name)))
         return
-    for name in args.names:
+    failed = []
+    for name in names:
         cmd = EXPERIMENTS[name].command(args.runs, name)
         print("+", " ".join(cmd), flush=True)
-        subprocess.run([sys.executable, *cmd[1:]], check=True)
+        if subprocess.run([sys.executable, *cmd[1:]]).returncode != 0:
+            failed.append(name)
+            if not args.keep_going:
+                break
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""scripts.experiments: selecting runs by name or pattern, and a queue that goes on past a failed run."""
+
+import subprocess
+import sys
+
+import pytest
+
+from scripts import experiments
+
+
+def test_patterns_select_in_the_order_given_without_repeats():
+    names = experiments.select(["copy200_rum_lam1", "copy200_rum*", "babi10k_rum_qa1?"])
+    assert names[:4] == ["copy200_rum_lam1", "copy200_rum", "copy200_rum_eta1", "babi10k_rum_qa10"]
+    assert names[3:] == [f"babi10k_rum_qa{t}" for t in range(10, 20)]  # not the word-level runs
+    with pytest.raises(ValueError, match="no experiment matches 'copy999_"):
+        experiments.select(["copy999_*"])
+
+
+@pytest.mark.parametrize("keep_going,ran", [(False, 1), (True, 2)])
+def test_a_failed_run_stops_the_queue_unless_keep_going(monkeypatch, keep_going, ran):
+    calls = []
+
+    def fake_run(cmd):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, returncode=1 if len(calls) == 1 else 0)
+
+    monkeypatch.setattr(experiments.subprocess, "run", fake_run)
+    argv = ["experiments", "--runs", "/tmp/r", "copy200_gru", "copy200_lstm"] + (["--keep-going"] if keep_going else [])
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match="failed: copy200_gru"):
+        experiments.main()
+    assert len(calls) == ran and "--workdir=/tmp/r/copy200_gru" in calls[0]
