@@ -19,7 +19,15 @@ import ml_collections
 
 from configs.common import base_config, data_dir
 
-STEPS_PER_EPOCH = 261  # (5,017,482 // 128 − 1) // 150
+TRAIN_CHARS = 5_017_482  # characters of the training stream (ptb.char.train.txt, Mikolov's split)
+
+
+def steps_per_epoch(batch_size: int, seq_len: int) -> int:
+    """Truncated-BPTT steps in one pass over the training stream cut into `batch_size` rows."""
+    return (TRAIN_CHARS // batch_size - 1) // seq_len
+
+
+STEPS_PER_EPOCH = steps_per_epoch(128, 150)  # 261
 
 
 def ptb_config(*, epochs: int, cpu: bool) -> ml_collections.ConfigDict:
