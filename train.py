@@ -39,8 +39,8 @@ from ml_collections import config_flags
 from training.build import build_model, build_optimizer, build_task, learning_rate_schedule, make_mesh
 from training.checkpoints import Checkpoints, NoIntactCheckpoint
 from training.distributed import all_agree, initialize, to_global
-from training.config import (COMPUTE_ONLY, apply_saved_before, cell_options, load_config, saved_config_mismatch,
-                             validate_config)
+from training.config import (apply_saved_before, cell_options, compute_only_changes, load_config,
+                             saved_config_mismatch, validate_config)
 from training.evaluation import Evaluator
 from training.progress import Progress
 from training.run_info import run_info
@@ -49,7 +49,7 @@ from training.workdir_lock import WorkdirLock, WorkdirLocked
 
 __all__ = ["train_and_evaluate", "main", "TrainState", "StreamState", "train_step", "stream_metrics",
            "build_task", "build_model", "build_optimizer", "validate_config", "load_config", "apply_saved_before",
-           "cell_options", "Checkpoints"]
+           "compute_only_changes", "cell_options", "Checkpoints"]
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/copying.py:cpu", "Experiment config file[:variant].",
                                          lock_config=True)
@@ -90,12 +90,9 @@ def open_checkpoints(c: ml_collections.ConfigDict, workdir: str) -> Checkpoints:
     saved = ckpt.saved_config()
     for key, (today, kept) in apply_saved_before(saved, c).items():
         print(f"{workdir} was saved before config.{key} existed: it keeps {kept!r} (today's default: {today!r}).")
-    for block, keys in COMPUTE_ONLY.items():
-        for key in keys:
-            kept = saved.get(block, {}).get(key, c[block][key])
-            if c.cell == block and kept != c[block][key]:
-                print(f"{workdir} was saved with config.{block}.{key}={kept!r}; it resumes with {c[block][key]!r} "
-                      "(the same model and gradients, computed another way).")
+    for key, (before, now) in compute_only_changes(saved, c).items():
+        print(f"{workdir} was saved with config.{key}={before!r}; it resumes with {now!r} "
+              "(the same model and gradients, computed another way).")
     mismatch = saved_config_mismatch(saved, c)
     if mismatch:
         ckpt.close()

@@ -24,12 +24,19 @@ import train
 PAPER = {"ptb_fsrum": 11.2e6, "ptb_rum": 8.9e6, "ptb_2rum": 16.4e6, "ptb_fslstm": 7.2e6}
 
 
-def one_step(c, task, model) -> float:
+def stream_train_step(c, task, model):
+    """train.py's jitted `train_step` for a language model, its first state and the training rows:
+    ``step(state, task.batch_at(rows, i), key) -> (state, metrics)``."""
     graphdef, params = nnx.split(model, nnx.Param)
     tx = train.build_optimizer(c)
     state = train.StreamState(jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(c.batch_size))
     rows = jnp.asarray(task.rows("train", c.batch_size))
-    step = jax.jit(lambda s, b, k: train.train_step(graphdef, tx, task, s, b, k))
+    step = jax.jit(lambda s, b, k: train.train_step(graphdef, tx, task, s, b, k, c.loss_reduction))
+    return step, state, rows
+
+
+def one_step(c, task, model) -> float:
+    step, state, rows = stream_train_step(c, task, model)
     state, metrics = step(state, task.batch_at(rows, 0), jax.random.key(0))
     return float(metrics["loss"])
 

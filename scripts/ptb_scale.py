@@ -26,13 +26,13 @@ import statistics
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 import train
 from configs import ptb_fslstm, ptb_fsrum
 from configs.ptb_base import STEPS_PER_EPOCH
+from scripts.paper_scale import stream_train_step
 
 
 def fs_configs(f: float, fslstm_slow: int | None = None):
@@ -76,12 +76,7 @@ def matched_slow_width(f: float, target: int) -> tuple[int, int]:
 def seconds_per_step(c, repeats: int) -> float:
     """Median wall time of one jitted training step (batch 128 × 150) after compilation."""
     task = ptb_task()
-    model = train.build_model(c, task)
-    graphdef, params = nnx.split(model, nnx.Param)
-    tx = train.build_optimizer(c)
-    state = train.StreamState(jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(c.batch_size))
-    rows = jnp.asarray(task.rows("train", c.batch_size))
-    step = jax.jit(lambda s, b, k: train.train_step(graphdef, tx, task, s, b, k, c.loss_reduction))
+    step, state, rows = stream_train_step(c, task, train.build_model(c, task))
     times = []
     for i in range(repeats + 1):
         start = time.perf_counter()

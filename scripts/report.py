@@ -184,7 +184,7 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
             lines.append(f"| {EXPERIMENTS[name].label} | | not run | | | | | | | | {command(name, runs_label)} |")
             continue
         last = run["test"][-1]
-        half = next((r for r in run["test"] if r["loss"] < 0.5 * r["baseline_loss"]), None)
+        half = under_half_baseline(run)
         lines.append(
             f"| {EXPERIMENTS[name].label} | {run['config']['hidden']} | {last['step']}{status(run)} | {last['loss']:.4f} | "
             f"{last['baseline_loss']:.4f} | {last['copy_accuracy']:.3f} | {half['step'] if half else '–'} | "
@@ -209,12 +209,16 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
     return lines
 
 
+def under_half_baseline(run: dict) -> dict | None:
+    """A copying run's first evaluation whose test loss is under half the no-memory baseline."""
+    return next((r for r in run["test"] if r["loss"] < 0.5 * r["baseline_loss"]), None)
+
+
 def copying_verdict(runs: list[dict]) -> list[str]:
     """The paper's Figure 2 claim beside what the runs did: who got under half the baseline, and when; who is
     still at the baseline (test loss within 5% of it) at its last evaluation."""
-    under = sorted(((next((r["step"] for r in run["test"] if r["loss"] < 0.5 * r["baseline_loss"]), None), run)
-                    for run in runs), key=lambda x: (x[0] is None, x[0] or 0))
-    solved = [f"{EXPERIMENTS[run['name']].label} at step {step}" for step, run in under if step is not None]
+    under = sorted(((half, run) for run in runs if (half := under_half_baseline(run))), key=lambda x: x[0]["step"])
+    solved = [f"{EXPERIMENTS[run['name']].label} at step {half['step']}" for half, run in under]
     flat = [f"{EXPERIMENTS[run['name']].label} ({run['test'][-1]['step']} steps)" for run in runs
             if abs(run["test"][-1]["loss"] / run["test"][-1]["baseline_loss"] - 1) < 0.05]
     return ["The paper (§4.1, Figure 2): the RUMs fall below the baseline and reach zero loss after a few thousand "
@@ -635,9 +639,7 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
         "|---|---|---|---|---|" + ("---|" if final else "") + "---|---|---|",
     ]
     for run in runs:
-        valid = run["valid"]
-        best = min(valid, key=lambda r: r["bpc"]) if valid else None
-        test = next((r for r in run["test"] if best and r["step"] == best["step"]), None)
+        best, test = best_valid_bpc(run)
         last, label = run["test"][-1], EXPERIMENTS[run["name"]].label
         final_cell = (f" {run['final_test'][-1]['bpc']:.3f} |" if run["final_test"] else " – |") if final else ""
         lines.append(
@@ -663,6 +665,12 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
     return lines + [""] + ptb_verdict(runs) + [f"![PTB validation BPC against wall time]({path})", ""]
 
 
+def best_valid_bpc(run: dict) -> tuple[dict | None, dict | None]:
+    """A language model's evaluation with the best validation BPC, and the test evaluation of the same step."""
+    best = min(run["valid"], key=lambda r: r["bpc"]) if run["valid"] else None
+    return best, next((r for r in run["test"] if best and r["step"] == best["step"]), None)
+
+
 def epochs(run: dict) -> str:
     """ ' (N epochs)' for a PTB run: its steps over the training stream's steps per epoch at its batch and length."""
     from configs.ptb_base import steps_per_epoch
@@ -680,8 +688,7 @@ def ptb_verdict(runs: list[dict]) -> list[str]:
     def test_bpc(run):
         if run["final_test"]:
             return run["final_test"][-1]["bpc"], "final test"
-        best = min(run["valid"], key=lambda r: r["bpc"])
-        return next(r["bpc"] for r in run["test"] if r["step"] == best["step"]), "test"
+        return best_valid_bpc(run)[1]["bpc"], "test"
 
     (a, kind), (b, _) = test_bpc(done[0]), test_bpc(done[1])
     better, worse = (done[0], done[1]) if a <= b else (done[1], done[0])

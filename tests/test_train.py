@@ -222,5 +222,7 @@ def test_resume_may_change_how_a_step_is_computed_but_not_the_model():
     saved = json.loads(tiny_config().to_json())
     saved["rum"]["reversible"] = not saved["rum"]["reversible"]  # same function and gradients, another backward
     assert train.saved_config_mismatch(saved, tiny_config()) == []
+    today = tiny_config().rum.reversible
+    assert train.compute_only_changes(saved, tiny_config()) == {"rum.reversible": (not today, today)}
     saved["rum"]["lam"] = 1 - saved["rum"]["lam"]
     assert train.saved_config_mismatch(saved, tiny_config()) == ["rum"]

@@ -122,6 +122,13 @@ def cell_options(c: ml_collections.ConfigDict) -> dict:
     return {k: c[c.cell][k] for k in CELL_OPTIONS[c.cell]}
 
 
+def compute_only_changes(saved: dict, c: ml_collections.ConfigDict) -> dict:
+    """{"block.key": (saved value, today's value)} for the COMPUTE_ONLY options of `c`'s cell that differ."""
+    block = saved.get(c.cell, {})
+    return {f"{c.cell}.{key}": (block[key], c[c.cell][key]) for key in COMPUTE_ONLY.get(c.cell, ())
+            if key in block and block[key] != c[c.cell][key]}
+
+
 def saved_config_mismatch(saved: dict, c: ml_collections.ConfigDict) -> list[str]:
     """The model-defining keys (MODEL_KEYS and the cell's block, less COMPUTE_ONLY) in which `c` differs from a
     run's saved config."""
