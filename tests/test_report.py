@@ -121,3 +121,14 @@ def test_a_section_whose_runs_are_gone_keeps_its_text_and_records_can_be_archive
                                      "--out", str(out), "--figures", str(figures)])
     report.main()
     assert "| RUM 64, λ=0, η=N/A | 16 | 10 |" in out.read_text()
+
+
+def test_paper_gaps_names_tasks_far_below_and_above_the_paper():
+    # Table 4: RUM task 1 79.7, task 2 39.4, task 4 100; LSTM task 1 50; MemN2N task 19 17
+    text = report.paper_gaps({"RUM 256 (sentence)": {1: 97.5, 2: 41.6, 4: 80.0}, "LSTM 256 (sentence)": {1: 45.0},
+                              "MemN2N (10k)": {19: 6.9}, "RUM 256 (word)": {}})
+    assert "RUM 256 (sentence): below on tasks 4 (80.0 vs 100); above on tasks 1 (97.5 vs 79.7) (of 3)" in text
+    assert "LSTM 256 (sentence): no task (of 1)" in text  # 5 points below is within 10
+    assert "MemN2N (10k): below on tasks 19 (6.9 vs 17) (of 1)" in text
+    assert "word" not in text
+    assert report.paper_gaps({"RUM 256 (word)": {}}) == ""
