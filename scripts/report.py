@@ -541,6 +541,25 @@ def paper_gaps(scores: dict[str, dict[int, float]], points: float = 10.0) -> str
             if parts else "")
 
 
+def input_comparison(scores: dict[str, dict[int, float]]) -> str:
+    """One sentence: the same model on the sentence-level and the word-level input ("X (sentence)" and
+    "X (word)" in `scores`), task by task where both ran."""
+    parts = []
+    for m, by_task in scores.items():
+        if not m.endswith("(sentence)"):
+            continue
+        word = scores.get(m.replace("(sentence)", "(word)"), {})
+        both = sorted(set(by_task) & set(word))
+        if both:
+            parts.append(f"{m.replace(' (sentence)', '')}, task " + ", task ".join(
+                f"{t}: {by_task[t]:.1f} against {word[t]:.1f}" for t in both))
+    if not parts:
+        return ""
+    return ("The sentence-level input sums each sentence's word vectors, so it cannot tell \"the office is north of "
+            "the kitchen\" from \"the kitchen is north of the office\"; tasks 4, 5, 17 and 18 ask about such "
+            "relations. Sentence-level against word-level input where both ran: " + "; ".join(parts) + ".")
+
+
 def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "cpu") -> list[str]:
     from tasks.babi import TASK_NAMES
 
@@ -581,6 +600,8 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "cpu") ->
     lines += [f"| **mean** | {' | '.join(means)} | {' | '.join(str(p) for p in PAPER_TABLE4_MEAN)} |",
               f"| tasks ≥ 95% | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |", ""]
     lines += [paper_gaps(scores), ""]
+    if input_comparison(scores):
+        lines += [input_comparison(scores), ""]
     total = sum(r["test"][-1]["wall_time"] for r in done.values())
     commands = " and ".join(command(f"{prefix}1", runs_label) for prefix in models.values())
     lines += [f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware(example)}). "

@@ -132,3 +132,11 @@ def test_paper_gaps_names_tasks_far_below_and_above_the_paper():
     assert "MemN2N (10k): below on tasks 19 (6.9 vs 17) (of 1)" in text
     assert "word" not in text
     assert report.paper_gaps({"RUM 256 (word)": {}}) == ""
+
+
+def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
+    text = report.input_comparison({"RUM 256 (sentence)": {4: 68.7, 18: 59.1, 1: 97.5}, "RUM 256 (word)": {18: 93.0, 4: 82.5},
+                                    "LSTM 256 (sentence)": {4: 60.0}, "MemN2N (10k)": {4: 97.0}})
+    assert "RUM 256, task 4: 68.7 against 82.5, task 18: 59.1 against 93.0." in text
+    assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
+    assert report.input_comparison({"RUM 256 (sentence)": {1: 97.5}, "RUM 256 (word)": {}}) == ""
