@@ -181,7 +181,8 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
     for name in [n for n, e in EXPERIMENTS.items() if e.group == group]:
         run = next((r for r in runs if r["name"] == name), None)
         if run is None:
-            lines.append(f"| {EXPERIMENTS[name].label} | | not run | | | | | | | | {command(name, runs_label)} |")
+            lines.append(f"| {EXPERIMENTS[name].label} | | {not_evaluated(runs_dir, name)} | | | | | | | | "
+                         f"{command(name, runs_label)} |")
             continue
         last = run["test"][-1]
         half = under_half_baseline(run)
@@ -207,6 +208,14 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
     if heat:
         lines += ["The kernels of the λ = 1 RUM, as the paper's Figure 7 (there at T = 500, 100 units):", "", heat, ""]
     return lines
+
+
+def not_evaluated(runs_dir, name: str) -> str:
+    """The steps cell of a run with no evaluation yet: "not run", or how far its training got."""
+    run = load_run(runs_dir, name)
+    if run is None or not run["train"]:
+        return "not run"
+    return f"started: {run['train'][-1]['step']} of {run['config']['num_steps']} steps, no evaluation yet"
 
 
 def under_half_baseline(run: dict) -> dict | None:

@@ -16,10 +16,18 @@ def test_report_reads_runs_back(tmp_path, monkeypatch):
     c = tiny_config(num_steps=20, eval_every=10)
     c.task_options.delay = 5
     train.train_and_evaluate(c, str(runs / "copy_cpu_rum"))
+    # a run stopped before its first evaluation: its training records only
+    shutil.copytree(runs / "copy_cpu_rum", runs / "copy_cpu_gru")
+    lines = (runs / "copy_cpu_gru" / "metrics.jsonl").read_text().splitlines()
+    trained = [line for line in lines if '"split": "train"' in line]
+    assert trained and len(trained) < len(lines)
+    (runs / "copy_cpu_gru" / "metrics.jsonl").write_text("\n".join(trained) + "\n")
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
     monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
     report.main()
     text = out.read_text()
+    step = report.read_metrics(str(runs / "copy_cpu_gru"), "train")[-1]["step"]
+    assert f"| GRU 64 | | started: {step} of 20 steps, no evaluation yet |" in text
     last = [r for r in report.read_metrics(str(runs / "copy_cpu_rum"), "test")][-1]
     assert f"| RUM 64, λ=0, η=N/A | 16 | 20 | {last['loss']:.4f} |" in text
     assert "| 30 | RUM λ=1 | | not run |" in text  # a run that does not exist is listed, not invented
