@@ -586,7 +586,7 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "cpu") ->
         f"| task | {' | '.join(models)} | RUM (paper) | LSTM (paper) | GORU (paper) | MemN2N (paper) |",
         "|---" * (len(models) + 5) + "|",
     ]
-    ours, scores = {m: [] for m in models}, {m: {} for m in models}
+    scores = {m: {} for m in models}  # {model: {task: test accuracy %}}
     for t, name in TASK_NAMES.items():
         cells = []
         for m in models:
@@ -595,22 +595,20 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "cpu") ->
             if rec is None:
                 cells.append("not run" if runs[(m, t)] is None else "unfinished")
             else:
-                ours[m].append(100 * rec["accuracy"])
-                cells.append(f"{100 * rec['accuracy']:.1f}")
                 scores[m][t] = 100 * rec["accuracy"]
+                cells.append(f"{scores[m][t]:.1f}")
         paper = PAPER_TABLE4[t - 1]
         if any(r["config"]["task_options"].get("qa3_fallback") == "1k" for (_, task), r in done.items() if task == 3 == t):
             name += " (**1k** training file: its 10k file is missing offline)"
         lines.append(f"| {t}. {name} | {' | '.join(cells)} | {' | '.join(str(p) for p in paper)} |")
     means = [f"{sum(v) / len(v):.1f}" + ("" if len(v) == 20 else f" ({len(v)} tasks)") if v else "–"
-             for v in ours.values()]
-    passed = [f"{sum(a >= 95 for a in v)}/{len(v)}" if v else "–" for v in ours.values()]
+             for v in (list(by_task.values()) for by_task in scores.values())]
+    passed = [f"{sum(a >= 95 for a in v.values())}/{len(v)}" if v else "–" for v in scores.values()]
     paper_passed = [sum(row[i] >= 95 for row in PAPER_TABLE4) for i in range(4)]
     lines += [f"| **mean** | {' | '.join(means)} | {' | '.join(str(p) for p in PAPER_TABLE4_MEAN)} |",
               f"| tasks ≥ 95% | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |", ""]
-    lines += [paper_gaps(scores), ""]
-    if input_comparison(scores):
-        lines += [input_comparison(scores), ""]
+    comparison = input_comparison(scores)
+    lines += [paper_gaps(scores), ""] + ([comparison, ""] if comparison else [])
     total = sum(r["test"][-1]["wall_time"] for r in done.values())
     commands = " and ".join(command(f"{prefix}1", runs_label) for prefix in models.values())
     lines += [f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware(example)}). "
