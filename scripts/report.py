@@ -162,7 +162,9 @@ COPYING_GROUPS = {
 
 def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copying_cpu") -> list[str]:
     title, scale, kernel_run, figure = COPYING_GROUPS[group]
-    runs = group_runs(runs_dir, group)
+    names = [n for n, e in EXPERIMENTS.items() if e.group == group]
+    loaded = {n: load_run(runs_dir, n) for n in names}  # None where no workdir
+    runs = [r for r in loaded.values() if r and r["test"]]
     lines = [title, ""]
     if not runs:
         return lines + ["No run yet.", ""]
@@ -178,10 +180,9 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
         "command |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in [n for n, e in EXPERIMENTS.items() if e.group == group]:
-        run = next((r for r in runs if r["name"] == name), None)
-        if run is None:
-            lines.append(f"| {EXPERIMENTS[name].label} | | {not_evaluated(runs_dir, name)} | | | | | | | | "
+    for name, run in loaded.items():
+        if not (run and run["test"]):
+            lines.append(f"| {EXPERIMENTS[name].label} | | {not_evaluated(run)} | | | | | | | | "
                          f"{command(name, runs_label)} |")
             continue
         last = run["test"][-1]
@@ -210,9 +211,8 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
     return lines
 
 
-def not_evaluated(runs_dir, name: str) -> str:
-    """The steps cell of a run with no evaluation yet: "not run", or how far its training got."""
-    run = load_run(runs_dir, name)
+def not_evaluated(run: dict | None) -> str:
+    """The steps cell of a run with no evaluation yet (None: no workdir): "not run", or how far its training got."""
     if run is None or not run["train"]:
         return "not run"
     return f"started: {run['train'][-1]['step']} of {run['config']['num_steps']} steps, no evaluation yet"
@@ -488,8 +488,8 @@ def _pyplot():
     return plt
 
 
-# RUM paper, Table 4 (test accuracy %): RUM (trained on 10k), LSTM (Weston et al.), GORU (Jing et al.), MemN2N
-# (Sukhbaatar et al.). The LSTM and MemN2N columns are those papers' 1k results (baselines.md §4), PAPER_COLUMNS.
+# RUM paper, Table 4 (test accuracy %): RUM, LSTM (Weston et al.), GORU (Jing et al.), MemN2N (Sukhbaatar et al.);
+# which training-set size each column is, PAPER_COLUMNS.
 PAPER_TABLE4 = [
     (79.7, 50, 46, 100), (39.4, 20, 40, 92), (46.6, 20, 34, 60), (100, 61, 63, 97), (96.8, 70, 87, 87),
     (84.7, 48, 54, 94), (89.1, 49, 78, 83), (74.0, 45, 75, 90), (84.0, 64, 63, 87), (75.7, 44, 45, 85),
@@ -499,9 +499,9 @@ PAPER_TABLE4 = [
 PAPER_TABLE4_MEAN = (73.2, 49, 60, 86)
 PAPER_COLUMNS = (
     "The paper's RUM column is trained on 10k. Its LSTM column is Weston et al.'s LSTM and its MemN2N column "
-    "Sukhbaatar et al.'s per-task PE LS RN model, both trained on the **1k** sets (baselines.md §4), although appendix "
-    "C says all models use 10k: those two columns are 1k results. For that MemN2N at "
-    "10k, Sukhbaatar et al. report a mean error of 6.6% (baselines.md, from a secondary source)."
+    "Sukhbaatar et al.'s per-task PE LS RN model, both trained on the **1k** sets (baselines.md §4), although "
+    "appendix C says all models use 10k: those two columns are 1k results. For that MemN2N at 10k, Sukhbaatar et "
+    "al. report a mean error of 6.6% (baselines.md, from a secondary source)."
 )
 
 
