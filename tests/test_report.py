@@ -148,3 +148,26 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
     assert "RUM 256, task 4: 68.7 against 82.5, task 18: 59.1 against 93.0." in text
     assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
     assert report.input_comparison({"RUM 256 (sentence)": {1: 97.5}, "RUM 256 (word)": {}}) == ""
+
+
+def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_fraction_of_the_baseline():
+    def run(name, losses):  # test evaluations every 1000 steps, baseline 0.1
+        return {"name": name, "test": [{"step": 1000 * (i + 1), "loss": loss, "baseline_loss": 0.1}
+                                       for i, loss in enumerate(losses)]}
+
+    runs = [run("copy200_rum", [0.06, 0.04, 0.006, 0.004]), run("copy200_rum_lam1", [0.03, 0.004, 0.0]),
+            run("copy200_lstm", [0.098, 0.097])]
+    assert report.first_below(runs[0], 1 / 2)["step"] == 2000
+    assert report.first_below(runs[0], 1 / 20)["step"] == 4000  # 0.006 at step 3000 is not under 0.005
+    assert report.first_below(runs[2], 1 / 2) is None
+    (text, _) = report.copying_verdict(runs)
+    assert ("under half the baseline first: RUM 100, λ=1, η=N/A at step 1000; RUM 250, λ=0, η=N/A at step 2000. "
+            "Under a twentieth of it: RUM 100, λ=1, η=N/A at step 2000; RUM 250, λ=0, η=N/A at step 4000.") in text
+    assert "Still on the baseline at the last evaluation: LSTM 250 (2000 steps)." in text
+
+
+def test_a_kernel_figure_is_kept_when_its_checkpoint_is_gone(tmp_path):
+    path = str(tmp_path / "kernels_copying_t200.png")
+    assert report.kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # nothing to draw
+    open(path, "wb").close()  # a figure drawn earlier from that run's checkpoint
+    assert report.kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) == f"![RUM λ=1]({path})"
