@@ -47,6 +47,7 @@ SAVED_BEFORE = {
     "task_options.end_blank": False,
     "task_options.punctuation": False,
     "task_options.train_size": 0,
+    "task_options.files": "char",
 }
 
 

@@ -1,10 +1,12 @@
 """Sample text from a trained character-level language model (a PTB run's workdir).
 
-    python -m scripts.sample --workdir /tmp/ptb_fsrum [--length 400] [--prime "the_"] [--temperature 0.8]
+    python -m scripts.sample --workdir /tmp/ptb_fsrum [--length 400] [--prime "the "] [--temperature 0.8]
 
 Loads the run's config.json and its best-on-validation checkpoint (the latest one if there is no
 best), feeds the prime text through the model, then draws one character at a time from the softmax
-at `temperature`, carrying the recurrent state. Word boundaries ``_`` print as spaces.
+at `temperature`, carrying the recurrent state. Prime and output are plain text: for a model trained
+on the ``ptb.char`` stream, whose word boundary is ``_``, spaces are written as ``_`` going in and
+``_`` prints as a space coming out.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def load(workdir: str):
 
 def sample(model, task, prime: str, length: int, temperature: float, seed: int = 0) -> str:
     model.eval()
+    boundary = "_" if getattr(task, "files", "word") == "char" else " "  # how the model's stream writes a space
+    prime = prime.replace(" ", boundary)
     index = {s: i for i, s in enumerate(task.vocab)}
     unknown = sorted({ch for ch in prime if ch not in index})
     if unknown:
@@ -58,14 +62,14 @@ def sample(model, task, prime: str, length: int, temperature: float, seed: int =
         token = jax.random.categorical(sub, logits[0, -1] / temperature)
         out.append(task.vocab[int(token)])
         logits, carry = step(token.reshape(1, 1), carry)
-    return (prime + "".join(out)).replace("_", " ")
+    return (prime + "".join(out)).replace(boundary, " ")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--length", type=int, default=400)
-    parser.add_argument("--prime", default="the_")
+    parser.add_argument("--prime", default="the ")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

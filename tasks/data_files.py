@@ -1,7 +1,8 @@
 """Finding, fetching and verifying the real data files (PTB, bAbI).
 
 A data set lives in a local directory (the user's, e.g. ``--config.data_dir``) holding the files
-under their original names, plain or gzip-compressed (``X`` or ``X.gz``). When a file is missing
+under their original names, plain or gzip-compressed (``X`` or ``X.gz``), either directly or inside
+the official archive's own folder, extracted as it comes (``simple-examples/data/``, ``tasks_1-20_v1-2/``). When a file is missing
 and a download URL is known, the official archive is fetched into that directory and the needed
 members are extracted. Every file is checked against the SHA-256 of its decompressed bytes listed
 in ``tasks/checksums/<dataset>.tsv`` (or a git blob id, ``blob:<sha1>``, where only that is known);
@@ -18,7 +19,7 @@ import tarfile
 import tempfile
 import urllib.request
 
-__all__ = ["DataError", "checksums", "open_text", "locate", "verify", "fetch_archive"]
+__all__ = ["DataError", "checksums", "open_text", "candidates", "locate", "missing", "verify", "fetch_archive"]
 
 CHECKSUM_DIR = os.path.join(os.path.dirname(__file__), "checksums")
 
@@ -38,9 +39,12 @@ def checksums(dataset: str) -> dict[str, str]:
     return table
 
 
-def open_text(path: str):
-    """Open `path` as text, transparently decompressing a ``.gz`` file."""
-    return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")
+def open_text(path: str, newline: str | None = None):
+    """Open `path` as text, transparently decompressing a ``.gz`` file (`newline` as in `open`: ``""``
+    keeps every line end as it is in the file)."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
+    return open(path, encoding="utf-8", newline=newline)
 
 
 def read_bytes(path: str) -> bytes:
@@ -49,12 +53,27 @@ def read_bytes(path: str) -> bytes:
         return f.read()
 
 
-def locate(data_dir: str, name: str) -> str | None:
-    """The path of `name` or `name.gz` under data_dir, or None."""
-    for candidate in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
+def candidates(data_dir: str, name: str, archive_folder: str = "") -> list[str]:
+    """Where `name` may be under data_dir, in the order tried: the file itself (or ``.gz``) directly in
+    data_dir, then inside `archive_folder` (the official archive extracted as it comes, e.g.
+    ``simple-examples/data`` or ``tasks_1-20_v1-2``)."""
+    folders = [data_dir] + ([os.path.join(data_dir, archive_folder)] if archive_folder else [])
+    return [os.path.join(folder, name + ext) for folder in folders for ext in ("", ".gz")]
+
+
+def locate(data_dir: str, name: str, archive_folder: str = "") -> str | None:
+    """The first of `candidates(data_dir, name, archive_folder)` that exists, or None."""
+    for candidate in candidates(data_dir, name, archive_folder):
         if os.path.exists(candidate):
             return candidate
     return None
+
+
+def missing(data_dir: str, name: str, archive_folder: str, url: str, hint: str = "") -> DataError:
+    """The error for a data file found nowhere: every path tried, and where the file comes from."""
+    tried = ", ".join(candidates(data_dir, name, archive_folder))
+    return DataError(f"{name} is missing: tried {tried}. It is in {url}" + (f" under {archive_folder}/" if archive_folder
+                                                                            else "") + f".{hint}")
 
 
 def digest(data: bytes, kind: str) -> str:

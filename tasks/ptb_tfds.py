@@ -18,14 +18,12 @@ one raises a `DataError` naming it. Without TensorFlow, write array_record files
 
 from __future__ import annotations
 
-import os
 
 import tensorflow_datasets as tfds
 
 from tasks.data_files import source_folder
-from tasks.ptb import SPLITS, URL, char_tokens, load_split
+from tasks.ptb import ARCHIVE_FOLDER, SPLITS, URL, char_tokens, load_split
 
-ARCHIVE_FOLDER = os.path.join("simple-examples", "data")  # where the char files sit in the archive
 
 
 class PtbChar(tfds.core.GeneratorBasedBuilder):
@@ -54,7 +52,7 @@ class PtbChar(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(root, split) for split in SPLITS}
 
     def _generate_examples(self, root: str, split: str):
-        tokens = char_tokens(load_split(root, split, download=False, check=self._check))
+        tokens = char_tokens(load_split(root, split, files="char", download=False, check=self._check))
         line: list[str] = []
         index = 0
         for token in tokens:

@@ -38,14 +38,41 @@ def test_ptb_tokens_vocab_and_tbptt():
         ptb.encode(["%"], vocab)
 
 
+def test_ptb_word_stream_is_every_byte_of_the_word_file():
+    text = " a b <unk> \n n $ c \n"
+    assert ptb.tokens(text) == list(text) and len(ptb.tokens(text)) == len(text.encode())
+    assert ptb.tokens(PTB_SAMPLE, "char") == ptb.char_tokens(PTB_SAMPLE)
+    assert ptb.file_name("valid") == "ptb.valid.txt" and ptb.file_name("valid", "char") == "ptb.char.valid.txt"
+    with pytest.raises(ValueError, match="files='bytes' is unknown; valid: 'word'.*'char'"):
+        ptb.file_name("valid", "bytes")
+
+
 def test_ptb_missing_and_corrupt_files_are_named(tmp_path):
-    with pytest.raises(DataError, match="ptb.char.valid.txt"):
+    tried = [os.path.join(str(tmp_path), "ptb.valid.txt"), os.path.join(str(tmp_path), "simple-examples", "data",
+                                                                        "ptb.valid.txt.gz")]
+    with pytest.raises(DataError, match="ptb.valid.txt is missing: tried") as err:
+        ptb.load_split(str(tmp_path), "valid", download=False)
+    assert all(path in str(err.value) for path in tried) and ptb.URL in str(err.value)
+    with pytest.raises(DataError, match="ptb.char.valid.txt is missing"):
+        ptb.load_split(str(tmp_path), "valid", files="char", download=False)
+    (tmp_path / "ptb.valid.txt").write_text(" a b \n")
+    with pytest.raises(DataError, match="does not match the expected c9fe"):
         ptb.load_split(str(tmp_path), "valid", download=False)
     (tmp_path / "ptb.char.valid.txt").write_text(PTB_SAMPLE)
     with pytest.raises(DataError, match="does not match the expected 2166"):
-        ptb.load_split(str(tmp_path), "valid", download=False)
+        ptb.load_split(str(tmp_path), "valid", files="char", download=False)
     with pytest.raises(ValueError, match="valid: train, valid, test"):
         ptb.load_split(str(tmp_path), "dev")
+
+
+def test_ptb_files_are_found_in_the_official_archive_layout(tmp_path):
+    folder = tmp_path / "simple-examples" / "data"
+    folder.mkdir(parents=True)
+    (folder / "ptb.test.txt").write_bytes(b" a b \r\n c \n")  # bytes as they are, a carriage return included
+    assert ptb.load_split(str(tmp_path), "test", download=False, check=False) == " a b \r\n c \n"
+    with gzip.open(tmp_path / "ptb.test.txt.gz", "wt") as f:  # directly in data_dir comes first
+        f.write(" d \n")
+    assert ptb.load_split(str(tmp_path), "test", download=False, check=False) == " d \n"
 
 
 def test_download_path_extracts_members_from_an_archive(tmp_path):
@@ -112,14 +139,27 @@ def test_babi_file_names_and_errors(tmp_path):
 
 
 @needs_shared
-def test_shared_ptb_matches_its_published_counts():
+def test_shared_ptb_default_stream_is_the_authors():
+    """The default stream is the raw bytes of ptb.{split}.txt, as the authors' reader reads them."""
     root = os.path.join(SHARED, "ptb")
-    train = ptb.char_tokens(ptb.load_split(root, "train", download=False))
-    valid = ptb.char_tokens(ptb.load_split(root, "valid", download=False))
-    assert len(train) == 5_017_482 and len(valid) == 393_042  # chars incl. line ends (data README)
-    vocab = ptb.build_vocab(train)
-    assert len(vocab) == 50 and "\n" in vocab and "_" in vocab
-    ptb.encode(valid, vocab)  # valid uses only train symbols
+    task = ptb.PTBTask(root)
+    assert task.files == "word" and task.vocab_size == 50 and " " in task.vocab and "\n" in task.vocab
+    assert {split: len(ids) for split, ids in task.ids.items()} == {"train": 5_101_618, "valid": 399_782,
+                                                                  "test": 449_945}
+    for split in ("valid", "test"):
+        with open(os.path.join(root, f"ptb.{split}.txt"), "rb") as f:
+            assert "".join(task.vocab[i] for i in task.ids[split]).encode() == f.read()
+    assert (task.ids["train"].size // 128 - 1) // 150 == 265  # steps per epoch at batch 128 × 150
+
+
+@needs_shared
+def test_shared_ptb_char_stream_still_loads_for_old_runs():
+    root = os.path.join(SHARED, "ptb")
+    task = ptb.PTBTask(root, files="char")
+    assert {split: len(ids) for split, ids in task.ids.items()} == {"train": 5_017_482, "valid": 393_042,
+                                                                  "test": 442_423}
+    assert task.vocab_size == 50 and "_" in task.vocab and " " not in task.vocab
+    assert (task.ids["train"].size // 128 - 1) // 150 == 261
 
 
 @needs_shared
@@ -177,11 +217,13 @@ def test_babi_trains_end_to_end_on_hand_made_files(tmp_path):
 
 
 def _write_tiny_ptb(root):
-    """A periodic character stream, plus valid/test from the same source."""
+    """A periodic character stream, plus valid/test from the same source, in both formats: the word files
+    (each line with a leading and a trailing space, as PTB's) and the char files."""
     root.mkdir(parents=True, exist_ok=True)
-    line = "the_cat_sat_on_the_mat\n"
+    words = "the cat sat on the mat"
     for split, repeat in (("train", 300), ("valid", 40), ("test", 41)):
-        (root / f"ptb.char.{split}.txt").write_text("".join(ch + " " for ch in line * repeat))
+        (root / f"ptb.{split}.txt").write_text(f" {words} \n" * repeat)
+        (root / f"ptb.char.{split}.txt").write_text("".join(ch + " " for ch in (words.replace(" ", "_") + "\n") * repeat))
 
 
 def test_ptb_eval_rows_cover_the_whole_stream(tmp_path):
@@ -242,7 +284,7 @@ def test_sampling_from_a_trained_language_model(tmp_path):
     train.train_and_evaluate(c, str(tmp_path / "run"))
     _, task, model, which = sample.load(str(tmp_path / "run"))
     assert which.startswith("best")
-    text = sample.sample(model, task, "the_", 60, temperature=0.5)
+    text = sample.sample(model, task, "the ", 60, temperature=0.5)
     assert len(text) == 64 and set(text) <= set("the cat sat on mat\n")
     assert "the cat" in text  # it learned the periodic line
     with pytest.raises(ValueError, match="outside the vocabulary"):

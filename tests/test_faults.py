@@ -74,9 +74,10 @@ def test_the_compiled_step_does_not_grow_with_the_data(tmp_path):
     for repeat in (1, 10):
         root = tmp_path / f"data{repeat}"
         _write_tiny_ptb(root)
-        for split in ("train", "valid", "test"):  # a corpus `repeat` times longer
-            text = (root / f"ptb.char.{split}.txt").read_text()
-            (root / f"ptb.char.{split}.txt").write_text(text * repeat)
+        for name in ("ptb.{}.txt", "ptb.char.{}.txt"):  # a corpus `repeat` times longer
+            for split in ("train", "valid", "test"):
+                text = (root / name.format(split)).read_text()
+                (root / name.format(split)).write_text(text * repeat)
         c = ptb_rum.get_config("cpu")
         c.task_options.data_dir, c.task_options.check, c.task_options.download = str(root), False, False
         c.task_options.seq_len, c.hidden, c.embed_dim, c.batch_size, c.num_devices = 20, 8, 4, 4, 1

@@ -337,15 +337,18 @@ def test_a_run_saved_before_a_key_existed_keeps_its_old_value(tmp_path):
     saved = json.loads(c.to_json())
     for key in ("ln_lstm_form", "slow_ln_update_gate", "slow_ln_eps", "dropout"):
         del saved["fs_rnn"][key]
-    del saved["loss_reduction"], saved["rum"]["ln_update_gate"]
+    del saved["loss_reduction"], saved["rum"]["ln_update_gate"], saved["task_options"]["files"]
+    assert c.task_options.files == "word"  # today's default: the authors' character stream
     changed = train.apply_saved_before(saved, c)
     assert c.fs_rnn.ln_lstm_form == "ba" and c.fs_rnn.slow_ln_update_gate is False and c.fs_rnn.slow_ln_eps == 1e-5
     assert c.fs_rnn.dropout == 0.0 and c.loss_reduction == "mean" and c.rum.ln_update_gate is False
     assert changed["loss_reduction"] == ("sum_time", "mean")
+    assert c.task_options.files == "char" and changed["task_options.files"] == ("word", "char")
     # load_config (scripts/sample, scripts/evaluate) reads an old config.json the same way
     (tmp_path / "config.json").write_text(json.dumps(saved))
     loaded = train.load_config(str(tmp_path / "config.json"))
     assert loaded.fs_rnn.ln_lstm_form == "ba" and loaded.loss_reduction == "mean"
+    assert loaded.task_options.files == "char"  # an old PTB run reads the ptb.char stream it trained on
     # an old bAbI run's task options: no blank at the end, no punctuation
     b = json.loads(babi_config.get_config("cpu").to_json())
     del b["task_options"]["end_blank"], b["task_options"]["punctuation"]

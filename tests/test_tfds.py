@@ -91,7 +91,7 @@ def test_shared_ptb_char_equals_the_task_loader(tmp_path):
     root = os.path.join(SHARED, "ptb")
     builder = build(PtbChar(data_dir=str(tmp_path), file_format="array_record"), root)
     valid = builder.as_data_source("valid")
-    tokens = ptb.char_tokens(ptb.load_split(root, "valid", download=False))
+    tokens = ptb.char_tokens(ptb.load_split(root, "valid", download=False, files="char"))
     lines = [valid[i]["text"].decode() for i in range(len(valid))]
     assert len(lines) == tokens.count("\n") == 3370
     assert sum(len(line) + 1 for line in lines) == len("".join(tokens))  # every character, line ends included
