@@ -1,7 +1,8 @@
 """bAbI question answering v1.2 (Weston et al. 2015), paper §4.3 and appendix C: the data layer.
 
 Files: ``en`` (1k) and ``en-10k`` folders with ``qaN_<name>_{train,test}.txt``, and ``en-valid*``
-with ``qaN_{train,valid,test}.txt`` (plain or ``.gz``), under a local directory; missing files are
+with ``qaN_{train,valid,test}.txt`` (plain or ``.gz``), under a local directory, directly or inside
+the archive's own ``tasks_1-20_v1-2/`` folder (the archive extracted as it comes); missing files are
 extracted from the official archive (URL below). Format: ``ID text`` lines; a question line is
 ``ID question<TAB>answer<TAB>supporting ids``; ID 1 starts a new story.
 
@@ -35,12 +36,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tasks.data_files import DataError, checksums, fetch_archive, locate, open_text, verify
+from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, open_text, verify
 
 __all__ = ["URL", "TASK_NAMES", "Example", "parse", "tokenize", "task_file", "load_task", "build_vocab", "vectorize",
            "vectorize_sentences", "FORMATS"]
 
 URL = "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz"
+ARCHIVE_FOLDER = "tasks_1-20_v1-2"  # the archive's top folder: data_dir may hold it as extracted
 TASK_NAMES = {
     1: "single-supporting-fact", 2: "two-supporting-facts", 3: "three-supporting-facts", 4: "two-arg-relations",
     5: "three-arg-relations", 6: "yes-no-questions", 7: "counting", 8: "lists-sets", 9: "simple-negation",
@@ -107,19 +109,19 @@ def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool
     if qa3_fallback not in ("error", "1k"):
         raise ValueError(f"babi: qa3_fallback must be 'error' or '1k', got {qa3_fallback!r}.")
     name = task_file(task, size, split)
-    path = locate(data_dir, name)
+    path = locate(data_dir, name, ARCHIVE_FOLDER)
     if path is None and download:
         try:
-            fetch_archive(URL, data_dir, {f"tasks_1-20_v1-2/{name}": name.replace("/", os.sep)})
+            fetch_archive(URL, data_dir, {f"{ARCHIVE_FOLDER}/{name}": name.replace("/", os.sep)})
         except DataError:
             pass
-        path = locate(data_dir, name)
+        path = locate(data_dir, name, ARCHIVE_FOLDER)
     if path is None:
         if task == 3 and size == "10k" and split == "train" and qa3_fallback == "1k":
             warnings.warn(f"{name} is missing in {data_dir}; task 3 trains on its 1k file instead (qa3_fallback='1k').")
             return load_task(data_dir, task, "1k", split, download=download, check=check, punctuation=punctuation)
         hint = (" Set qa3_fallback='1k' to train task 3 on its 1k file instead." if task == 3 and size == "10k" else "")
-        raise DataError(f"{os.path.join(data_dir, name)} (or .gz) is missing; it is in {URL}.{hint}")
+        raise missing(data_dir, name, ARCHIVE_FOLDER, URL, hint)
     if check:
         verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
     with open_text(path) as f:

@@ -138,6 +138,20 @@ def test_babi_file_names_and_errors(tmp_path):
         babi.load_task(str(tmp_path), 1, "1k", "test", download=False)
 
 
+def test_babi_finds_both_layouts_and_lists_the_paths_tried(tmp_path):
+    """data_dir may hold en/... directly, or the archive as extracted (tasks_1-20_v1-2/en/...)."""
+    _write_tiny_babi(tmp_path / "flat")
+    _write_tiny_babi(tmp_path / "archive" / babi.ARCHIVE_FOLDER)
+    flat = babi.load_task(str(tmp_path / "flat"), 1, "1k", "test", download=False, check=False)
+    nested = babi.load_task(str(tmp_path / "archive"), 1, "1k", "test", download=False, check=False)
+    assert len(flat) == len(nested) == 100 and flat == nested
+    with pytest.raises(DataError) as err:
+        babi.load_task(str(tmp_path / "flat"), 2, "1k", "test", download=False)
+    name = babi.task_file(2, "1k", "test")
+    for tried in (tmp_path / "flat" / name, tmp_path / "flat" / babi.ARCHIVE_FOLDER / f"{name}.gz"):
+        assert str(tried) in str(err.value)
+
+
 @needs_shared
 def test_shared_ptb_default_stream_is_the_authors():
     """The default stream is the raw bytes of ptb.{split}.txt, as the authors' reader reads them."""
