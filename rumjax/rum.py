@@ -127,11 +127,14 @@ def update_gate(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype=N
 
 
 def time_normalise(h: jax.Array, eta: float | None) -> jax.Array:
-    """h_t = η h'/‖h'‖ over the last axis (identity when η is None); zero stays zero."""
+    """h_t = η h'/‖h'‖ over the last axis (identity when η is None); h' = 0 gives 0, with gradient 0 (rumjax
+    before 0.3 floored ‖h'‖² at the smallest normal number, whose derivative made the gradient NaN there)."""
     if eta is None:
         return h
     sq = jnp.sum(h * h, axis=-1, keepdims=True)
-    return eta * h * jax.lax.rsqrt(jnp.maximum(sq, jnp.finfo(h.dtype).tiny))
+    ok = sq > jnp.finfo(h.dtype).tiny
+    inv_norm = jnp.where(ok, jax.lax.rsqrt(jnp.where(ok, sq, 1.0)), 0.0)  # double where: finite gradient at h' = 0
+    return eta * h * inv_norm
 
 
 def rum_recurrence(
@@ -289,17 +292,18 @@ class RUMCell(nnx.RNNCellBase):
         if not (isinstance(ln_eps, (int, float)) and ln_eps > 0):
             raise ValueError(f"RUM: ln_eps must be a positive number, got {ln_eps!r}.")
         nx, nh = in_features, hidden_features
+        draw = jnp.promote_types(param_dtype, jnp.float32)  # kernels drawn in ≥ float32, then cast (no bf16 QR)
         for gate in ("tau", "u"):
             if gate_init == "joint":
-                kernel = joint_orthogonal(rngs.params(), nx + nh, nh, param_dtype)  # (x + n, n) over [x; h]
+                kernel = joint_orthogonal(rngs.params(), nx + nh, nh, draw)  # (x + n, n) over [x; h]
                 w_x, w_h = kernel[:nx], kernel[nx:]
             else:
-                w_x = kernel_init(rngs.params(), (nx, nh), param_dtype)
-                w_h = recurrent_kernel_init(rngs.params(), (nh, nh), param_dtype)
-            setattr(self, f"w_x_{gate}", nnx.Param(w_x))
-            setattr(self, f"w_h_{gate}", nnx.Param(w_h))
+                w_x = kernel_init(rngs.params(), (nx, nh), draw)
+                w_h = recurrent_kernel_init(rngs.params(), (nh, nh), draw)
+            setattr(self, f"w_x_{gate}", nnx.Param(w_x.astype(param_dtype)))
+            setattr(self, f"w_h_{gate}", nnx.Param(w_h.astype(param_dtype)))
             setattr(self, f"b_{gate}", nnx.Param(jnp.ones((nh,), param_dtype)))
-        self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), param_dtype))
+        self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), draw).astype(param_dtype))
         if eps_bias:
             self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
         self.eps_bias = eps_bias
@@ -343,22 +347,26 @@ class RUMCell(nnx.RNNCellBase):
             layer_norm=self.ln_params, ln_eps=self.ln_eps,
         )
 
-    def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1,
-                 remat: bool = False) -> tuple[RUMCarry, jax.Array]:
+    def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1, remat: bool = False,
+                 seq_lengths: jax.Array | None = None) -> tuple[RUMCarry, jax.Array]:
         """The cell over xs (b, t, x) at once: equal to scanning `__call__`; the input projections are
         hoisted out of the loop per `hoist_inputs`, and λ = 1 backpropagates reversibly when
-        `reversible`; `remat` recomputes each step in the backward pass instead of storing it."""
-        from rumjax.rum_sequence import rum_sequence
-
-        from rumjax.rum_sequence import cpu_batch_chunk
+        `reversible`; `remat` recomputes each step in the backward pass instead of storing it.
+        With `seq_lengths` (b,), the carry returned is each sequence's after its last valid step
+        (`rumjax.rum_sequence.carry_at_lengths`); the outputs run on over the padding, as `nnx.RNN`'s."""
+        from rumjax.rum_sequence import carry_at_lengths, cpu_batch_chunk, rum_sequence
 
         cpu = jax.default_backend() == "cpu"
         hoist = self.hoist_inputs if self.hoist_inputs is not None else not cpu
         chunk = cpu_batch_chunk(xs.shape[0], self.hidden_features) if cpu and xs.ndim == 3 else None
-        return rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
-                            dtype=self.dtype, layer_norm=self.ln_params, ln_eps=self.ln_eps,
-                            reversible=self.reversible, unroll=unroll,
-                            remat=remat, hoist_inputs=hoist, batch_chunk=chunk)
+        final, hs = rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
+                                 dtype=self.dtype, layer_norm=self.ln_params, ln_eps=self.ln_eps,
+                                 reversible=self.reversible, unroll=unroll,
+                                 remat=remat, hoist_inputs=hoist, batch_chunk=chunk)
+        if seq_lengths is not None:
+            final = carry_at_lengths(self.params, carry, xs, hs, seq_lengths, lam=self.lam, dtype=self.dtype,
+                                     layer_norm=self.ln_params, ln_eps=self.ln_eps)
+        return final, hs
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
         """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""

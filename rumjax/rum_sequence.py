@@ -32,7 +32,7 @@ from rumjax import rotation
 from rumjax.rum import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_output,
                         rum_recurrence, update_gate)
 
-__all__ = ["rum_sequence"]
+__all__ = ["rum_sequence", "carry_at_lengths"]
 
 
 def _scan(params, carry, xs_or_inputs, lam, eta, activation, dtype, layer_norm, ln_eps, unroll, remat=False):
@@ -92,6 +92,37 @@ def rum_sequence(
         inputs = rum_inputs(params, xs, dtype=dtype) if hoist_inputs else xs
         carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, ln_eps, unroll, remat)
     return carry, jnp.swapaxes(hs, 0, 1)
+
+
+def carry_at_lengths(params: RUMParams, carry: RUMCarry, xs: jax.Array, hs: jax.Array, seq_lengths: jax.Array, *,
+                     lam: int = 0, dtype=None, layer_norm: RUMLayerNorm | None = None,
+                     ln_eps: float = LN_EPS) -> RUMCarry:
+    """The carry after step L_i of each sequence i, given the run's outputs hs (b, t, n) from `carry` over
+    xs (b, t, x) and the lengths L (b,) (1 ≤ L_i ≤ t; what `nnx.RNN` returns with ``seq_lengths``).
+
+    h_{L_i} is read from hs. The memory is replayed from the known h_{t−1}, with no second run of the cell:
+
+        R_t = R_{t−1}^λ · Rotation(ε_t, τ_t)  for t ≤ L_i,   R_t = R_{t−1}  after,
+
+    τ_t and ε_t recomputed from h_{t−1} and x_t (one more O(t n²) pass, traced only when the memory is used).
+    """
+    b = xs.shape[0]
+    h = hs[jnp.arange(b), seq_lengths - 1]  # (b, n) h_{L_i}
+    if carry.memory is None:
+        return RUMCarry(h, None)
+    h_prev = jnp.concatenate([carry.h[:, None], hs[:, :-1]], axis=1).astype(carry.h.dtype)  # (b, t, n) h_{t−1}
+    inputs = rum_inputs(params, xs, dtype=dtype)
+    tau = memory_target(params, h_prev, inputs, dtype, layer_norm, ln_eps)  # (b, t, n)
+    eps = inputs.eps.astype(carry.h.dtype)
+    valid = jnp.arange(xs.shape[1])[:, None] < seq_lengths[None, :]  # (t, b)
+
+    def body(memory, step):
+        eps_t, tau_t, valid_t = step
+        base = memory if lam == 1 else jnp.linalg.matrix_power(memory, lam)  # (b, n, n) R_{t−1}^λ
+        return jnp.where(valid_t[:, None, None], rotation.compose(base, eps_t, tau_t), memory), None
+
+    memory, _ = jax.lax.scan(body, carry.memory, (jnp.swapaxes(eps, 0, 1), jnp.swapaxes(tau, 0, 1), valid))
+    return RUMCarry(h, memory)
 
 
 # ---------------------------------------------------------------------------- reversible λ = 1
