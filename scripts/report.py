@@ -746,7 +746,9 @@ STREAM_LABEL = {"word": "authors'", "char": "`ptb.char`"}
 def stream(run: dict) -> str:
     """The character stream a PTB run read: "word" (the authors', raw bytes of ptb.{split}.txt) or "char"
     (ptb.char.{split}.txt; every run saved before task_options.files existed)."""
-    return run["config"]["task_options"].get("files", "char")
+    from configs.common import SAVED_BEFORE
+
+    return run["config"]["task_options"].get("files", SAVED_BEFORE["task_options.files"])
 
 
 def ptb_verdict(runs: list[dict]) -> list[str]:

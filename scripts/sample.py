@@ -47,7 +47,7 @@ def load(workdir: str):
 
 def sample(model, task, prime: str, length: int, temperature: float, seed: int = 0) -> str:
     model.eval()
-    boundary = "_" if getattr(task, "files", "word") == "char" else " "  # how the model's stream writes a space
+    boundary = "_" if task.files == "char" else " "  # how the model's stream writes a space
     prime = prime.replace(" ", boundary)
     index = {s: i for i, s in enumerate(task.vocab)}
     unknown = sorted({ch for ch in prime if ch not in index})

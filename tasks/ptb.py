@@ -21,7 +21,6 @@ continue each row, so the recurrent state carries from one batch to the next.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, open_text, verify

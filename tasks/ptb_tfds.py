@@ -18,12 +18,10 @@ one raises a `DataError` naming it. Without TensorFlow, write array_record files
 
 from __future__ import annotations
 
-
 import tensorflow_datasets as tfds
 
 from tasks.data_files import source_folder
 from tasks.ptb import ARCHIVE_FOLDER, SPLITS, URL, char_tokens, load_split
-
 
 
 class PtbChar(tfds.core.GeneratorBasedBuilder):
