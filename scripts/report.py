@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 
-from rumjax.metric_log import read_metrics
+from training.metric_log import read_metrics
 from scripts.experiments import EXPERIMENTS, RECALL_BUDGETS
 
 # RUM paper, Table 1 (validation accuracy at convergence; parameters as printed).

@@ -206,7 +206,7 @@ def _write_tiny_babi(root, task=1, questions=400):
 def test_babi_trains_end_to_end_on_hand_made_files(tmp_path):
     import train
     from configs import babi as babi_config
-    from rumjax.metric_log import read_metrics
+    from training.metric_log import read_metrics
 
     _write_tiny_babi(tmp_path / "data")
     c = babi_config.get_config("cpu")
@@ -256,7 +256,7 @@ def test_ptb_eval_rows_cover_the_whole_stream(tmp_path):
 def test_ptb_language_model_trains_with_carried_state(tmp_path):
     import train
     from configs import ptb_fsrum, ptb_rum
-    from rumjax.metric_log import read_metrics
+    from training.metric_log import read_metrics
 
     _write_tiny_ptb(tmp_path / "data")
     for name, module in (("rum", ptb_rum), ("fsrum", ptb_fsrum)):
@@ -339,7 +339,7 @@ def test_memn2n_one_hop_against_reference(rng):
 def test_memn2n_trains_on_hand_made_babi(tmp_path):
     import train
     from configs import babi_memn2n
-    from rumjax.metric_log import read_metrics
+    from training.metric_log import read_metrics
 
     _write_tiny_babi(tmp_path / "data")
     c = babi_memn2n.get_config("cpu")

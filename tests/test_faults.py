@@ -14,7 +14,7 @@ import pytest
 from flax import nnx
 
 import train
-from rumjax.metric_log import read_metrics
+from training.metric_log import read_metrics
 from scripts import fault_injection
 from tests.test_train import tiny_config, train_losses
 from training.checkpoints import NoIntactCheckpoint

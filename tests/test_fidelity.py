@@ -274,7 +274,7 @@ def test_fixed_recall_set_resumes_exactly(tmp_path):
         c.eval_size, c.eval_batch_size, c.num_devices, c.progress = 32, 32, 1, False
         return c
 
-    from rumjax.metric_log import read_metrics
+    from training.metric_log import read_metrics
 
     train.train_and_evaluate(config(9), str(tmp_path / "whole"))
     train.train_and_evaluate(config(3), str(tmp_path / "parts"))

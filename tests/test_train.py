@@ -13,7 +13,7 @@ from flax import nnx
 
 import train
 from configs import copying, recall
-from rumjax.metric_log import read_metrics
+from training.metric_log import read_metrics
 from tasks.copying import CopyingTask
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

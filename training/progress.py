@@ -1,5 +1,5 @@
 """The record of a run in progress: training metrics averaged per log window, steps/s, the progress bar,
-metrics.jsonl and TensorBoard (rumjax.metric_log), and the wall time of training across resumes. On several
+metrics.jsonl and TensorBoard (training.metric_log), and the wall time of training across resumes. On several
 processes only process 0 writes; every process fetches the metrics (so all stop alike on a NaN)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import jax
 import numpy as np
 
-from rumjax.metric_log import MetricLog
+from training.metric_log import MetricLog
 from training.steps import check_finite
 
 
