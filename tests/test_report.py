@@ -1,4 +1,5 @@
-"""scripts.report regenerates RESULTS.md from workdirs: rows come from metrics, missing runs are listed."""
+"""scripts.report regenerates RESULTS.md from workdirs or archived records: rows come from metrics, missing runs
+are listed, and --check names the sections a committed RESULTS.md gets wrong."""
 
 import os
 import shutil
@@ -6,7 +7,11 @@ import shutil
 import pytest
 
 import train
-from scripts import report
+from scripts.report import __main__ as report
+from scripts.report.babi import input_comparison, paper_gaps
+from scripts.report.copying import copying_verdict, first_below
+from scripts.report.plots import kernel_collection
+from training.metric_log import read_metrics
 from tests.test_train import tiny_config
 
 
@@ -23,12 +28,11 @@ def test_report_reads_runs_back(tmp_path, monkeypatch):
     assert trained and len(trained) < len(lines)
     (runs / "copy_cpu_gru" / "metrics.jsonl").write_text("\n".join(trained) + "\n")
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
-    report.main()
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
     text = out.read_text()
-    step = report.read_metrics(str(runs / "copy_cpu_gru"), "train")[-1]["step"]
+    step = read_metrics(str(runs / "copy_cpu_gru"), "train")[-1]["step"]
     assert f"| GRU 64 | | started: {step} of 20 steps, no evaluation yet |" in text
-    last = [r for r in report.read_metrics(str(runs / "copy_cpu_rum"), "test")][-1]
+    last = [r for r in read_metrics(str(runs / "copy_cpu_rum"), "test")][-1]
     assert f"| RUM 64, λ=0, η=N/A | 16 | 20 | {last['loss']:.4f} |" in text
     assert "| 30 | RUM λ=1 | | not run |" in text  # a run that does not exist is listed, not invented
     assert os.path.exists(figures / "copying_cpu.png")
@@ -47,39 +51,37 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     c.task_options.data_dir, c.task_options.download, c.task_options.check = str(tmp_path / "babi"), False, False
     c.hidden, c.embed_dim, c.num_steps, c.eval_every, c.log_every = 16, 8, 20, 10, 10
     c.eval_batch_size, c.num_devices, c.progress = 64, 1, False
-    train.train_and_evaluate(c, str(runs / "babi_rum_qa1"))
+    train.train_and_evaluate(c, str(runs / "babi10k_rum_qa1"))
     _write_tiny_ptb(tmp_path / "ptb")
     p = ptb_rum.get_config("cpu")
     p.task_options.data_dir, p.task_options.check, p.task_options.download = str(tmp_path / "ptb"), False, False
     p.task_options.seq_len, p.hidden, p.embed_dim, p.batch_size, p.eval_batch_size = 20, 16, 8, 8, 4
     p.num_steps, p.time_budget_s, p.eval_every, p.log_every, p.num_devices, p.progress = 10**6, 3.0, 10**6, 10, 1, False
-    train.train_and_evaluate(p, str(runs / "ptb_cpu_rum"))
-    shutil.copytree(runs / "ptb_cpu_rum", runs / "ptb_fs_rum2")  # stands in for the scaled FS-RUM-2 run
-    for name in ("ptb_cpu_sum_rum", "ptb_cpu_sum_lstm"):  # and for a finished pair
-        shutil.copytree(runs / "ptb_cpu_rum", runs / name)
+    train.train_and_evaluate(p, str(runs / "ptb_cpu_sum_rum"))
+    shutil.copytree(runs / "ptb_cpu_sum_rum", runs / "ptb_fs_rum2")  # stands in for the scaled FS-RUM-2 run
+    shutil.copytree(runs / "ptb_cpu_sum_rum", runs / "ptb_cpu_sum_lstm")  # and for a finished pair
 
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
-    report.main()
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
     text = out.read_text()
-    valid = report.read_metrics(str(runs / "babi_rum_qa1"), "valid")
-    test = report.read_metrics(str(runs / "babi_rum_qa1"), "test")
+    valid = read_metrics(str(runs / "babi10k_rum_qa1"), "valid")
+    test = read_metrics(str(runs / "babi10k_rum_qa1"), "test")
     best = max(valid, key=lambda r: (r["accuracy"], -r["step"]))["step"]
     acc = next(r["accuracy"] for r in test if r["step"] == best)
-    assert f"| 1. single-supporting-fact | {100 * acc:.1f} | not run | 79.7 | 50 | 46 | 100 |" in text
+    assert f"| 1. single-supporting-fact | {100 * acc:.1f} | not run | not run | not run | 79.7 | 50 | 46 | 100 |" in text
     assert "| 2. two-supporting-facts | not run | not run |" in text
-    assert os.path.exists(figures / "kernels_babi_qa1.png")
-    ptb_valid = report.read_metrics(str(runs / "ptb_cpu_rum"), "valid")
+    assert os.path.exists(figures / "kernels_babi10k_qa1.png")
+    ptb_valid = read_metrics(str(runs / "ptb_cpu_sum_rum"), "valid")
     assert len(ptb_valid) == 1  # the time budget ended the run with one evaluation
     assert f"| {ptb_valid[0]['bpc']:.3f} |" in text and "(unfinished" not in text.split("### CPU scale")[1]
-    assert os.path.exists(figures / "ptb_cpu.png")
-    final = report.read_metrics(str(runs / "ptb_fs_rum2"), "final_test")  # batch 1, best-on-valid weights
+    assert os.path.exists(figures / "ptb_cpu_sum.png")
+    final = read_metrics(str(runs / "ptb_fs_rum2"), "final_test")  # batch 1, best-on-valid weights
     assert len(final) == 1
     scaled = text.split("### FS-RUM-2 against FS-LSTM-2")[1].split("###")[0]
     assert f"| {ptb_valid[0]['bpc']:.3f} | " in scaled and f" {final[0]['bpc']:.3f} |" in scaled
     assert os.path.exists(figures / "ptb_fs.png")
     assert "lower" not in scaled  # one finished run of two: no verdict
-    pair = text.split("### CPU scale again")[1]
+    pair = text.split("### CPU scale")[1]
     assert f"has the lower final test BPC, by 0.000 ({final[0]['bpc']:.3f} against {final[0]['bpc']:.3f}" in pair
 
 
@@ -99,8 +101,7 @@ def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, m
     metrics.write_text("\n".join(lines[: first_test + 1]) + "\n")
 
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
-    report.main()
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
     text = out.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 30 | RUM λ=1 |"))
     assert "(unfinished: 10 of 20)" in row and "(at 10)" in row
@@ -108,46 +109,59 @@ def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, m
 
 
 @pytest.mark.slow
-def test_a_section_whose_runs_are_gone_keeps_its_text_and_records_can_be_archived(tmp_path, monkeypatch):
-    runs = tmp_path / "runs"
-    c = tiny_config(num_steps=10, eval_every=10)
-    train.train_and_evaluate(c, str(runs / "copy_cpu_rum"))
+def test_archived_records_regenerate_the_report_and_check_names_a_section_that_differs(tmp_path, monkeypatch):
+    runs, kept = tmp_path / "runs", tmp_path / "kept"
+    train.train_and_evaluate(tiny_config(num_steps=10, eval_every=10), str(runs / "copy_cpu_rum_lam1"))
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    old_recall = "## Associative Recall (paper §4.2, Table 1, Figure 4)\n\n| 30 | RUM λ=1 | 9560 | 100.0% |"
-    out.write_text(f"# Results\n\n<!-- report:recall -->\n{old_recall}\n<!-- /report:recall -->\n")
-    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--out", str(out), "--figures", str(figures)])
-    report.main()
-    text = out.read_text()
-    assert old_recall in text  # no recall run here: the earlier text stays
-    assert "| RUM 64, λ=0, η=N/A | 16 | 10 |" in text  # a section with runs is written anew
-    # the records (no checkpoints) go to a folder the report can read instead of the workdirs
-    monkeypatch.setattr("sys.argv", ["report", "--runs", str(runs), "--archive", str(tmp_path / "kept")])
-    report.main()
-    assert sorted(os.listdir(tmp_path / "kept" / "copy_cpu_rum")) == ["config.json", "metrics.jsonl", "run_info.json"]
-    out.write_text("")
-    monkeypatch.setattr("sys.argv", ["report", "--runs", str(tmp_path / "missing"), str(tmp_path / "kept"),
-                                     "--out", str(out), "--figures", str(figures)])
-    report.main()
-    assert "| RUM 64, λ=0, η=N/A | 16 | 10 |" in out.read_text()
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
+    from_workdir = out.read_text()
+    assert "| RUM 64, λ=1, η=N/A | 16 | 10 |" in from_workdir and "kernels_copying_cpu.png" in from_workdir
+    # the records (no checkpoints; the drawn kernels as kernels.npz) go to a folder the report reads alone
+    assert report.main(["--runs", str(runs), "--archive", str(kept)]) == 0
+    assert sorted(os.listdir(kept / "copy_cpu_rum_lam1")) == ["config.json", "kernels.npz", "metrics.jsonl",
+                                                              "run_info.json"]
+    shutil.rmtree(runs)
+    assert report.main(["--runs", str(kept), "--out", str(out), "--figures", str(figures)]) == 0
+    assert out.read_text() == from_workdir  # the same document, kernel figure included, with no workdir
+    monkeypatch.setattr(report, "RECORDS", str(kept))
+    assert report.main(["--check", "--out", str(out), "--figures", str(figures)]) == 0
+    out.write_text(from_workdir.replace("| RUM 64, λ=1, η=N/A | 16 | 10 |", "| RUM 64, λ=1, η=N/A | 16 | 11 |"))
+    assert report.check(str(out), str(figures)) == ["copying_cpu"]
+    assert report.main(["--check", "--out", str(out), "--figures", str(figures)]) == 1
+    out.write_text(from_workdir.replace("<!-- report:babi_10k -->", "<!-- report:babi_1k -->\nx\n<!-- /report:babi_1k -->\n"
+                                        "<!-- report:babi_10k -->"))
+    assert report.check(str(out), str(figures)) == ["babi_1k (not generated)"]
+
+
+def test_an_accuracy_stored_in_float32_counts_as_reaching_its_threshold():
+    import numpy as np
+
+    from scripts.report.records import at_least, first_reaching
+
+    assert float(np.float32(950 / 1000)) < 0.95 and at_least(float(np.float32(950 / 1000)), 0.95)
+    assert not at_least(float(np.float32(949 / 1000)), 0.95)
+    assert at_least(100 * float(np.float32(950 / 1000)), 95) and not at_least(94.9, 95)
+    records = [{"step": 1, "accuracy": float(np.float32(0.989))}, {"step": 2, "accuracy": float(np.float32(0.99))}]
+    assert first_reaching(records, "accuracy", 0.99)["step"] == 2
 
 
 def test_paper_gaps_names_tasks_far_below_and_above_the_paper():
     # Table 4: RUM task 1 79.7, task 2 39.4, task 4 100; LSTM task 1 50; MemN2N task 19 17
-    text = report.paper_gaps({"RUM 256 (sentence)": {1: 97.5, 2: 41.6, 4: 80.0}, "LSTM 256 (sentence)": {1: 45.0},
+    text = paper_gaps({"RUM 256 (sentence)": {1: 97.5, 2: 41.6, 4: 80.0}, "LSTM 256 (sentence)": {1: 45.0},
                               "MemN2N (10k)": {19: 6.9}, "RUM 256 (word)": {}})
     assert "RUM 256 (sentence): below on tasks 4 (80.0 vs 100); above on tasks 1 (97.5 vs 79.7) (of 3)" in text
     assert "LSTM 256 (sentence): no task (of 1)" in text  # 5 points below is within 10
     assert "MemN2N (10k): below on tasks 19 (6.9 vs 17) (of 1)" in text
     assert "word" not in text
-    assert report.paper_gaps({"RUM 256 (word)": {}}) == ""
+    assert paper_gaps({"RUM 256 (word)": {}}) == ""
 
 
 def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
-    text = report.input_comparison({"RUM 256 (sentence)": {4: 68.7, 18: 59.1, 1: 97.5}, "RUM 256 (word)": {18: 93.0, 4: 82.5},
+    text = input_comparison({"RUM 256 (sentence)": {4: 68.7, 18: 59.1, 1: 97.5}, "RUM 256 (word)": {18: 93.0, 4: 82.5},
                                     "LSTM 256 (sentence)": {4: 60.0}, "MemN2N (10k)": {4: 97.0}})
     assert "RUM 256, task 4: 68.7 against 82.5, task 18: 59.1 against 93.0." in text
     assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
-    assert report.input_comparison({"RUM 256 (sentence)": {1: 97.5}, "RUM 256 (word)": {}}) == ""
+    assert input_comparison({"RUM 256 (sentence)": {1: 97.5}, "RUM 256 (word)": {}}) == ""
 
 
 def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_fraction_of_the_baseline():
@@ -157,10 +171,10 @@ def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_frac
 
     runs = [run("copy200_rum", [0.06, 0.04, 0.006, 0.004]), run("copy200_rum_lam1", [0.03, 0.004, 0.0]),
             run("copy200_lstm", [0.098, 0.097])]
-    assert report.first_below(runs[0], 1 / 2)["step"] == 2000
-    assert report.first_below(runs[0], 1 / 20)["step"] == 4000  # 0.006 at step 3000 is not under 0.005
-    assert report.first_below(runs[2], 1 / 2) is None
-    (text, _) = report.copying_verdict(runs)
+    assert first_below(runs[0], 1 / 2)["step"] == 2000
+    assert first_below(runs[0], 1 / 20)["step"] == 4000  # 0.006 at step 3000 is not under 0.005
+    assert first_below(runs[2], 1 / 2) is None
+    (text, _) = copying_verdict(runs)
     assert ("under half the baseline first: RUM 100, λ=1, η=N/A at step 1000; RUM 250, λ=0, η=N/A at step 2000. "
             "Under a twentieth of it: RUM 100, λ=1, η=N/A at step 2000; RUM 250, λ=0, η=N/A at step 4000.") in text
     assert "Still on the baseline at the last evaluation: LSTM 250 (2000 steps)." in text
@@ -168,6 +182,9 @@ def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_frac
 
 def test_a_kernel_figure_is_kept_when_its_checkpoint_is_gone(tmp_path):
     path = str(tmp_path / "kernels_copying_t200.png")
-    assert report.kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # nothing to draw
+    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # nothing to draw
     open(path, "wb").close()  # a figure drawn earlier from that run's checkpoint
-    assert report.kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) == f"![RUM λ=1]({path})"
+    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # no such run here
+    os.makedirs(tmp_path / "copy200_rum_lam1")
+    open(tmp_path / "copy200_rum_lam1" / "config.json", "w").write("{}")  # its records, archived without kernels
+    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) == f"![RUM λ=1]({path})"

@@ -1,0 +1,184 @@
+"""Runs read back from their records (config.json, run_info.json, metrics.jsonl), the small helpers every
+section shares, and the archive that copies records (no checkpoints) into the repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from training.metric_log import read_metrics
+from scripts.experiments import EXPERIMENTS
+
+
+def find_workdir(runs, name: str) -> str | None:
+    """The first of the `runs` folders (one folder or several) that holds the run `name`."""
+    for folder in [runs] if isinstance(runs, str) else runs:
+        if os.path.exists(os.path.join(folder, name, "config.json")):
+            return os.path.join(folder, name)
+    return None
+
+
+def find_file(runs, name: str) -> str | None:
+    """The first of the `runs` folders' file `name` (a script's record beside the workdirs)."""
+    return next((os.path.join(d, name) for d in ([runs] if isinstance(runs, str) else runs)
+                 if os.path.exists(os.path.join(d, name))), None)
+
+
+def load_run(runs, name: str) -> dict | None:
+    workdir = find_workdir(runs, name)
+    if workdir is None:
+        return None
+    config = json.load(open(os.path.join(workdir, "config.json")))
+    info_path = os.path.join(workdir, "run_info.json")
+    info = json.load(open(info_path)) if os.path.exists(info_path) else {}
+    return {
+        "name": name,
+        "config": config,
+        "info": info,
+        "train": read_metrics(workdir, "train"),
+        "test": read_metrics(workdir, "test"),
+        "valid": read_metrics(workdir, "valid"),
+        "final_test": read_metrics(workdir, "final_test"),
+    }
+
+
+def group_runs(runs_dir: str, group: str) -> list[dict]:
+    """The runs of an experiment group (scripts/experiments.py) that have been evaluated at least once."""
+    names = [n for n, e in EXPERIMENTS.items() if e.group == group]
+    return [r for r in (load_run(runs_dir, n) for n in names) if r and r["test"]]
+
+
+def at_least(value: float, threshold: float) -> bool:
+    """value ≥ threshold for a metric stored in float32: an accuracy k/n is logged as float32(k/n), which
+    can fall just under it (950/1000 is stored as 0.949999988), so a relative slack of 1e-6 (float32's
+    rounding is under 6e-8) counts it as reached; no two counts k/n, (k+1)/n with n < 10⁵ lie that close."""
+    return value >= threshold * (1 - 1e-6)
+
+
+def first_reaching(records: list[dict], key: str, threshold: float) -> dict | None:
+    """The first record whose `key` reaches `threshold` (at_least)."""
+    return next((r for r in records if key in r and at_least(r[key], threshold)), None)
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes = seconds / 60
+    return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.2f} h"
+
+
+def finished(run: dict) -> bool:
+    """At its last step, or (runs with a time budget) evaluated after the budget was spent."""
+    if not run["test"]:
+        return False
+    last, budget = run["test"][-1], run["config"].get("time_budget_s", 0)
+    return last["step"] >= run["config"]["num_steps"] or bool(budget and last["wall_time"] >= budget)
+
+
+def status(run: dict) -> str:
+    last = run["test"][-1]["step"] if run["test"] else 0
+    return "" if finished(run) else f" (unfinished: {last} of {run['config']['num_steps']})"
+
+
+def at_step(records: list[dict], step: int) -> dict | None:
+    """The last evaluation at or before `step`."""
+    before = [r for r in records if r["step"] <= step]
+    return before[-1] if before else None
+
+
+def hardware(run: dict) -> str:
+    i = run["info"]
+    if not i:
+        return "?"
+    if i["platform"] != "cpu":
+        return f"{i['num_devices']}× {i['device_kind']}"
+    allowed = i.get("cpus_allowed")
+    cores = f"{allowed} of {i['cpu_count']} cores" if allowed else f"{i['cpu_count']} cores"
+    return f"CPU, {cores}"
+
+
+def command(name: str, runs_label: str) -> str:
+    return "`" + " ".join(EXPERIMENTS[name].command(runs_label, name)) + "`"
+
+
+def not_evaluated(run: dict | None) -> str:
+    """The steps cell of a run with no evaluation yet (None: no workdir): "not run", or how far its training got."""
+    if run is None or not run["train"]:
+        return "not run"
+    return f"started: {run['train'][-1]['step']} of {run['config']['num_steps']} steps, no evaluation yet"
+
+
+def has_checkpoint(workdir: str) -> bool:
+    """Whether the run has saved a checkpoint yet (a run just started has an empty checkpoints/)."""
+    folder = os.path.join(workdir, "checkpoints")
+    return os.path.isdir(folder) and any(d.isdigit() for d in os.listdir(folder))
+
+
+def load_params(workdir: str):
+    """The parameters of a run's latest checkpoint, as an nnx.State (restored into its own config's model)."""
+    import jax.numpy as jnp
+    import orbax.checkpoint as ocp
+    from flax import nnx
+
+    import train
+
+    config = train.load_config(os.path.join(workdir, "config.json"))
+    task = train.build_task(config)
+    _, params = nnx.split(train.build_model(config, task), nnx.Param)
+    target = train.TrainState(jnp.zeros((), jnp.int32), params, train.build_optimizer(config).init(params))
+    manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), item_names=("state", "meta"))
+    state = manager.restore(manager.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
+    manager.close()
+    return state.params, manager.latest_step()
+
+
+SCRIPT_RECORDS = ("paper_scale.json", "ptb_scale.json")  # scripts' records the report reads beside the workdirs
+# The runs whose trained RUM kernels the report draws, and those kernels' names in the cell's parameters: the
+# archive keeps them (kernels.npz, a few tens of kB) so the figures regenerate without the checkpoint.
+KERNEL_RUNS = ("recall30_rum", "recall50_rum", "copy_cpu_rum_lam1", "copy200_rum_lam1", "copy500_rum_lam1")
+KERNELS = ("w_x_tau", "w_h_tau", "w_x_u", "w_h_u")
+KERNEL_FILE = "kernels.npz"
+
+
+def load_kernels(runs, name: str):
+    """(kernels, step) of a RUM run: its KERNELS from the latest checkpoint when the workdir has one, else
+    from the archived kernels.npz; None when neither is there."""
+    import numpy as np
+
+    workdir = find_workdir(runs, name)
+    if workdir is None:
+        return None
+    if has_checkpoint(workdir):
+        params, step = load_params(workdir)
+        return {k: np.asarray(params["cell"][k][...], np.float32) for k in KERNELS}, int(step)
+    path = os.path.join(workdir, KERNEL_FILE)
+    if not os.path.exists(path):
+        return None
+    with np.load(path) as z:
+        return {k: z[k] for k in KERNELS}, int(z["step"])
+
+
+def archive(runs, dest: str) -> list[str]:
+    """Copy config.json, run_info.json and metrics.jsonl of every known run into dest/<name>/ (with the
+    kernels.npz of the KERNEL_RUNS, drawn from their checkpoints), and the SCRIPT_RECORDS into dest/."""
+    copied = []
+    for name in EXPERIMENTS:
+        workdir = find_workdir(runs, name)
+        if workdir is None or os.path.abspath(workdir) == os.path.abspath(os.path.join(dest, name)):
+            continue
+        os.makedirs(os.path.join(dest, name), exist_ok=True)
+        for file in ("config.json", "run_info.json", "metrics.jsonl"):
+            if os.path.exists(os.path.join(workdir, file)):
+                shutil.copyfile(os.path.join(workdir, file), os.path.join(dest, name, file))
+        if name in KERNEL_RUNS and has_checkpoint(workdir):
+            import numpy as np
+
+            kernels, step = load_kernels([workdir.rsplit(os.sep, 1)[0]], name)
+            np.savez_compressed(os.path.join(dest, name, KERNEL_FILE), step=step, **kernels)
+        copied.append(name)
+    for record in SCRIPT_RECORDS:
+        path = find_file(runs, record)
+        if path and os.path.abspath(path) != os.path.abspath(os.path.join(dest, record)):
+            shutil.copyfile(path, os.path.join(dest, record))
+    return copied
