@@ -104,6 +104,12 @@ def rotation_components(a: jax.Array, b: jax.Array) -> RotationComponents:
 
     u_a = a/‖a‖, u_b = (b − (u_a·b)u_a)/‖·‖, cos θ = â·b̂, sin θ = ‖b̂ − cos θ·â‖ ≥ 0.
     Where R = I by the rules in the module docstring, u_b = 0, cos θ = 1, sin θ = 0.
+
+    >>> import jax.numpy as jnp
+    >>> from rumjax import rotation_components
+    >>> u_a, u_b, cos, sin = rotation_components(jnp.array([2.0, 0.0]), jnp.array([0.0, 3.0]))
+    >>> u_a, u_b, cos.round(6), sin.round(6)                      # θ = π/2
+    (Array([1., 0.], dtype=float32), Array([0., 1.], dtype=float32), Array(0., dtype=float32), Array(1., dtype=float32))
     """
     p = plane(a, b)
     u_b, _ = _safe_unit(p.v)
@@ -121,6 +127,16 @@ def rotate(a: jax.Array, b: jax.Array, h: jax.Array) -> jax.Array:
     so R h is h plus per-example multiples of a and b, and every reduction (a·a, b·b, a·b,
     a·h, b·h) reads only the inputs: one pass over them, then one elementwise pass.
     a, b, h: (..., n), broadcast against each other. Returns (..., n).
+
+    Example: R(a, b) takes â to b̂ and keeps norms.
+
+    >>> import jax.numpy as jnp
+    >>> from rumjax import rotate
+    >>> a, b = jnp.array([1.0, 0.0, 0.0]), jnp.array([1.0, 1.0, 0.0])
+    >>> rotate(a, b, a).round(4)                       # â -> b̂
+    Array([0.7071, 0.7071, 0.    ], dtype=float32)
+    >>> rotate(a, b, jnp.array([0.0, 0.0, 2.0]))       # the orthogonal complement of span(a, b) stays put
+    Array([0., 0., 2.], dtype=float32)
     """
     a, b, h = jnp.broadcast_arrays(a, b, h)
     aa, bb = jnp.sum(a * a, axis=-1), jnp.sum(b * b, axis=-1)  # (...,)
@@ -146,6 +162,15 @@ def rotation_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
     Built as I + (â, v) K (â, v)ᵀ of (*), which has the same value as eq. 1 and
     finite gradients when a ∥ b. O(n²) memory: the reference the fast paths are
     tested against, and the form used where a dense power R^λ is needed.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from rumjax import rotate, rotation_matrix
+    >>> a, b, h = jax.random.normal(jax.random.key(0), (3, 2, 5))   # a batch of 2, n = 5
+    >>> r = rotation_matrix(a, b)                                   # (2, 5, 5)
+    >>> bool(jnp.allclose(r @ jnp.swapaxes(r, -1, -2), jnp.eye(5), atol=1e-5))   # orthogonal
+    True
+    >>> bool(jnp.allclose(jnp.einsum("bij,bj->bi", r, h), rotate(a, b, h), atol=1e-5))
+    True
     """
     p = plane(a, b)
     n = a.shape[-1]
@@ -163,6 +188,12 @@ def compose(m: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
 
     M R = M + (M â)[(cos θ − 1) âᵀ − vᵀ] + (M v)[âᵀ − vᵀ/(1 + cos θ)]   by (*).
     m: (..., n, n); a, b: (..., n). Returns (..., n, n).
+
+    >>> import jax, jax.numpy as jnp
+    >>> from rumjax import compose, rotation_matrix
+    >>> m, a, b = jax.random.normal(jax.random.key(0), (5, 5)), *jax.random.normal(jax.random.key(1), (2, 5))
+    >>> bool(jnp.allclose(compose(m, a, b), m @ rotation_matrix(a, b), atol=1e-5))
+    True
     """
     p = plane(a, b)
     m_a = jnp.einsum("...ij,...j->...i", m, p.a_hat)  # (..., n) M â

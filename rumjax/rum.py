@@ -195,7 +195,23 @@ def rum_step(
     layer_norm: RUMLayerNorm | None = None,
     ln_eps: float = LN_EPS,
 ) -> tuple[RUMCarry, jax.Array]:
-    """One step of §3.2 (equations in the module docstring): (carry, x_t) -> (carry, h_t)."""
+    """One step of §3.2 (equations in the module docstring): (carry, x_t) -> (carry, h_t).
+
+    A pure function of `RUMParams` (a `RUMCell`'s are ``cell.params``), so a ``jax.lax.scan`` of your own
+    runs it:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from rumjax import RUMCell, rum_initial_carry, rum_step
+    >>> cell = RUMCell(3, 8, lam=1, rngs=nnx.Rngs(0))
+    >>> carry = rum_initial_carry((2,), 8, lam=1)                   # batch 2: h_0 = 0, R_0 = I
+    >>> carry, hs = jax.lax.scan(lambda c, x: rum_step(cell.params, c, x, lam=1), carry, jnp.ones((5, 2, 3)))
+    >>> hs.shape, carry.memory.shape
+    ((5, 2, 8), (2, 8, 8))
+    >>> r = carry.memory                                            # R_T stays orthogonal
+    >>> bool(jnp.allclose(r @ jnp.swapaxes(r, 1, 2), jnp.eye(8), atol=1e-5))
+    True
+    """
     return rum_recurrence(
         params, carry, rum_inputs(params, x, dtype=dtype), lam=lam, eta=eta, activation=activation, dtype=dtype,
         layer_norm=layer_norm, ln_eps=ln_eps,
@@ -256,6 +272,19 @@ class RUMCell(nnx.RNNCellBase):
         (`python -m benchmarks.options`). Either way the result is the same.
       dtype: compute dtype of the matrix products (None: from inputs and params).
       param_dtype: dtype of the parameters. The carry is at least float32.
+
+    Example: one step, and a whole sequence through `rumjax.RNN`.
+
+    >>> import jax.numpy as jnp
+    >>> from flax import nnx
+    >>> import rumjax
+    >>> cell = rumjax.RUMCell(4, 16, lam=1, eta=1.0, rngs=nnx.Rngs(0))
+    >>> carry = cell.initialize_carry((2, 4))                       # (batch, N_x)
+    >>> carry, h = cell(carry, jnp.ones((2, 4)))
+    >>> h.shape, round(float(jnp.linalg.norm(h[0])), 5)             # η = 1: ‖h_t‖ = η
+    ((2, 16), 1.0)
+    >>> rumjax.RNN(cell)(jnp.ones((2, 7, 4))).shape
+    (2, 7, 16)
     """
 
     def __init__(

@@ -28,7 +28,7 @@ def test_report_reads_runs_back(tmp_path, monkeypatch):
     assert trained and len(trained) < len(lines)
     (runs / "copy_cpu_gru" / "metrics.jsonl").write_text("\n".join(trained) + "\n")
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     text = out.read_text()
     step = read_metrics(str(runs / "copy_cpu_gru"), "train")[-1]["step"]
     assert f"| GRU 64 | | started: {step} of 20 steps, no evaluation yet |" in text
@@ -62,7 +62,7 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     shutil.copytree(runs / "ptb_cpu_sum_rum", runs / "ptb_cpu_sum_lstm")  # and for a finished pair
 
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     text = out.read_text()
     valid = read_metrics(str(runs / "babi10k_rum_qa1"), "valid")
     test = read_metrics(str(runs / "babi10k_rum_qa1"), "test")
@@ -101,7 +101,7 @@ def test_report_marks_an_interrupted_recall_run_and_draws_its_kernel(tmp_path, m
     metrics.write_text("\n".join(lines[: first_test + 1]) + "\n")
 
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     text = out.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 30 | RUM λ=1 |"))
     assert "(unfinished: 10 of 20)" in row and "(at 10)" in row
@@ -113,7 +113,7 @@ def test_archived_records_regenerate_the_report_and_check_names_a_section_that_d
     runs, kept = tmp_path / "runs", tmp_path / "kept"
     train.train_and_evaluate(tiny_config(num_steps=10, eval_every=10), str(runs / "copy_cpu_rum_lam1"))
     out, figures = tmp_path / "RESULTS.md", tmp_path / "figs"
-    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures)]) == 0
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     from_workdir = out.read_text()
     assert "| RUM 64, λ=1, η=N/A | 16 | 10 |" in from_workdir and "kernels_copying_cpu.png" in from_workdir
     # the records (no checkpoints; the drawn kernels as kernels.npz) go to a folder the report reads alone
@@ -121,13 +121,13 @@ def test_archived_records_regenerate_the_report_and_check_names_a_section_that_d
     assert sorted(os.listdir(kept / "copy_cpu_rum_lam1")) == ["config.json", "kernels.npz", "metrics.jsonl",
                                                               "run_info.json"]
     shutil.rmtree(runs)
-    assert report.main(["--runs", str(kept), "--out", str(out), "--figures", str(figures)]) == 0
+    assert report.main(["--runs", str(kept), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     assert out.read_text() == from_workdir  # the same document, kernel figure included, with no workdir
     monkeypatch.setattr(report, "RECORDS", str(kept))
-    assert report.main(["--check", "--out", str(out), "--figures", str(figures)]) == 0
+    assert report.main(["--check", "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     out.write_text(from_workdir.replace("| RUM 64, λ=1, η=N/A | 16 | 10 |", "| RUM 64, λ=1, η=N/A | 16 | 11 |"))
     assert report.check(str(out), str(figures)) == ["copying_cpu"]
-    assert report.main(["--check", "--out", str(out), "--figures", str(figures)]) == 1
+    assert report.main(["--check", "--out", str(out), "--figures", str(figures), "--readme", ""]) == 1
     out.write_text(from_workdir.replace("<!-- report:babi_10k -->", "<!-- report:babi_1k -->\nx\n<!-- /report:babi_1k -->\n"
                                         "<!-- report:babi_10k -->"))
     assert report.check(str(out), str(figures)) == ["babi_1k (not generated)"]

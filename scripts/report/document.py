@@ -8,6 +8,8 @@ import re
 from scripts.report.babi import babi_section
 from scripts.report.copying import copying_section
 from scripts.report.ptb import ptb_pair_section, ptb_section
+from scripts.report.seeds import recall_seeds_section
+from scripts.report.summary import summary_table
 from scripts.report.recall import fast_weights_section, recall_regime_section, recall_section, recall_speed_section
 
 
@@ -30,7 +32,7 @@ def reproduce_section() -> list[str]:
         "The configs without `:cpu` hold the paper's sizes and schedules. On a GPU or TPU host, install "
         "JAX for the accelerator (`pip install -U \"jax[cuda12]\"` or `\"jax[tpu]\"`), then e.g. (every "
         "config's values against the paper and the authors' code, with the switch for each difference: "
-        "configs/README.md; several hosts: README.md, *Several hosts*):",
+        "configs/README.md; several hosts: docs/experiments.md, *Several hosts*):",
         "",
         "```bash",
     ]
@@ -59,6 +61,7 @@ def reproduce_section() -> list[str]:
 # The sections of RESULTS.md in order: name, the function that writes it from the runs folders.
 SECTIONS = [
     ("recall", recall_section),
+    ("recall_seeds", recall_seeds_section),
     ("recall_regime", recall_regime_section),
     ("recall_fast_weights", fast_weights_section),
     ("recall_speed", recall_speed_section),
@@ -70,12 +73,22 @@ SECTIONS = [
     ("ptb_scaled", lambda r, l, f: ["## Character-level PTB at the largest size two CPU cores train (issue 14)", ""]
      + ptb_pair_section(r, l, f, "ptb_fs") + ptb_pair_section(r, l, f, "ptb_cpu_sum")),
 ]
-MARKER = re.compile(r"<!-- report:(\w+) -->\n(.*?)\n<!-- /report:\1 -->", flags=re.S)
+MARKER = re.compile(r"<!-- report:(\w+) -->\n(.*?)<!-- /report:\1 -->", flags=re.S)
 
 
 def sections(text: str) -> dict[str, str]:
     """The text of each ``<!-- report:NAME -->`` … ``<!-- /report:NAME -->`` section of a document."""
     return {m.group(1): m.group(2).strip("\n") for m in MARKER.finditer(text)}
+
+
+def readme_with_summary(readme: str, runs) -> str:
+    """README.md's text with its ``<!-- report:summary -->`` section (the results table) written from `runs`."""
+    body = "\n".join(summary_table(runs))
+    if "summary" not in sections(readme):
+        raise ValueError("README.md has no <!-- report:summary --> … <!-- /report:summary --> section to write "
+                         "the results table into.")
+    return MARKER.sub(lambda m: f"<!-- report:summary -->\n{body}\n<!-- /report:summary -->"
+                      if m.group(1) == "summary" else m.group(0), readme)
 
 
 def results_md(runs, runs_label: str, figures: str) -> str:

@@ -1,0 +1,74 @@
+"""Comparisons over seeds: every seed's number, mean ± sample standard deviation, and a verdict that calls a
+comparison won only when the seeds' ranges do not overlap."""
+
+from __future__ import annotations
+
+import statistics
+
+from scripts.experiments import RECALL_BUDGETS
+from scripts.report.records import at_step, command, finished, first_reaching, fmt_time, load_run
+
+# (model label, the runs of its seeds 0, 1, 2): RUM λ = 1 against the learned-update memory, recall T = 30
+RECALL_SEEDS = (
+    ("RUM λ=1", ("recall30_rum", "recall30_rum_seed1", "recall30_rum_seed2")),
+    ("learned-update memory", ("recall30_learned_memory", "recall30_learned_memory_seed1",
+                               "recall30_learned_memory_seed2")),
+)
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    """mean ± sample standard deviation (n − 1), and the range."""
+    if len(values) < 2:
+        return f"{values[0]:.{digits}f} (one seed)" if values else "–"
+    return (f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f} "
+            f"(range {min(values):.{digits}f}–{max(values):.{digits}f})")
+
+
+def verdict(name_a: str, a: list[float], name_b: str, b: list[float], what: str, seeds: int) -> str:
+    """Who has the lower `what` in every seed, when each model has all its seeds and the ranges are disjoint;
+    "within seed spread" when they overlap."""
+    if len(a) < seeds or len(b) < seeds:
+        return f"No verdict yet: {len(a)} and {len(b)} of {seeds} seeds have a {what}."
+    if max(a) < min(b) or max(b) < min(a):
+        (low, hi) = (name_a, name_b) if max(a) < min(b) else (name_b, name_a)
+        return f"{low} has the lower {what} in every seed: the ranges do not overlap, so {low} wins on it."
+    return f"Within seed spread: the {what} ranges of {name_a} and {name_b} overlap, so neither wins on it."
+
+
+def recall_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
+    lines = ["## Associative Recall T = 30 over three seeds: RUM λ = 1 against the learned-update memory", ""]
+    budget = RECALL_BUDGETS[30]
+    lines += [
+        "Table 1's closest pair at T = 30, with seeds 0, 1 and 2 (`--config.seed`; seed 0 is the Table 1 row): "
+        f"the steps to the first evaluation at or above 99% test accuracy, and the accuracy at the {budget:,}-step "
+        "budget.",
+        "",
+        "| model | seed | steps to 99% | wall time to 99% | acc. at budget | steps run | command |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    steps, minutes = {}, {}
+    for label, names in RECALL_SEEDS:
+        steps[label], minutes[label] = [], []
+        for seed, name in enumerate(names):
+            run = load_run(runs_dir, name)
+            if run is None or not run["test"]:
+                lines.append(f"| {label} | {seed} | not run | | | | {command(name, runs_label)} |")
+                continue
+            hit = first_reaching(run["test"], "accuracy", 0.99)
+            at = at_step(run["test"], budget)
+            last = run["test"][-1]["step"]
+            ran = f"{last}" if finished(run) else f"{last} (unfinished: {last} of {run['config']['num_steps']})"
+            at_budget = f"{100 * at['accuracy']:.1f}%" + ("" if at["step"] == budget else f" (at {at['step']})")
+            if hit:
+                steps[label].append(hit["step"])
+                minutes[label].append(hit["wall_time"] / 60)
+            lines.append(f"| {label} | {seed} | {hit['step'] if hit else '–'} | "
+                         f"{fmt_time(hit['wall_time'] if hit else None)} | {at_budget} | {ran} | "
+                         f"{command(name, runs_label)} |")
+    (a, sa), (b, sb) = steps.items()
+    ma, mb = minutes[a], minutes[b]
+    seeds = len(RECALL_SEEDS[0][1])
+    lines += ["", f"Steps to 99%: {a} {spread(sa)}; {b} {spread(sb)}. " + verdict(a, sa, b, sb, "step count to 99%", seeds),
+              "", f"Wall time to 99% (minutes, one core each, the machine shared): {a} {spread(ma, 1)}; {b} "
+              f"{spread(mb, 1)}. " + verdict(a, ma, b, mb, "wall time to 99%", seeds), ""]
+    return lines

@@ -1,0 +1,64 @@
+"""README's results table: one line per headline comparison, each number read from the same records as
+RESULTS.md's sections (``python -m scripts.report`` writes it into README.md; ``--check`` checks it)."""
+
+from __future__ import annotations
+
+from scripts.experiments import RECALL_BUDGETS
+from scripts.report.babi import test_at_best_valid
+from scripts.report.ptb import STREAM_LABEL, stream
+from scripts.report.records import at_step, finished, load_run
+
+TASKS = range(1, 21)
+
+
+def _recall(runs, name: str, length: int) -> str:
+    run = load_run(runs, name)
+    if run is None or not run["test"]:
+        return "not run"
+    at = at_step(run["test"], RECALL_BUDGETS[length])
+    return f"{100 * at['accuracy']:.1f}%" + ("" if finished(run) else " (unfinished)")
+
+
+def _copying(runs, name: str) -> str:
+    run = load_run(runs, name)
+    if run is None or not run["test"]:
+        return "not run"
+    last = run["test"][-1]
+    return f"{last['loss']:.4f} (baseline {last['baseline_loss']:.4f})" + ("" if finished(run) else " (unfinished)")
+
+
+def _babi(runs, prefix: str) -> str:
+    scores = [test_at_best_valid(r) for r in (load_run(runs, f"{prefix}{t}") for t in TASKS) if r and finished(r)]
+    scores = [s["accuracy"] for s in scores if s]
+    if not scores:
+        return "not run"
+    return f"{100 * sum(scores) / len(scores):.1f}%" + ("" if len(scores) == 20 else f" ({len(scores)} tasks)")
+
+
+def _ptb(runs, name: str) -> str:
+    run = load_run(runs, name)
+    if run is None or not run["final_test"]:
+        return "not run"
+    return f"{run['final_test'][-1]['bpc']:.3f} ({STREAM_LABEL[stream(run)]} stream)"
+
+
+def summary_table(runs) -> list[str]:
+    """The rows of README's results table: experiment, model, here, the paper's, where RESULTS.md has it."""
+    rows = [
+        ("Copying T = 200, test loss at 10k steps", "RUM 100 λ = 1", _copying(runs, "copy200_rum_lam1"), "→ 0 (Fig. 2)"),
+        ("", "LSTM 250", _copying(runs, "copy200_lstm"), "baseline (Fig. 2)"),
+        ("Recall T = 30, test accuracy at 20k steps", "RUM λ = 1", _recall(runs, "recall30_rum", 30), "100%"),
+        ("", "LSTM", _recall(runs, "recall30_lstm", 30), "25.6%"),
+        ("", "FW-LN", _recall(runs, "recall30_fast_weights", 30), "100%"),
+        ("Recall T = 50, test accuracy at 30k steps", "RUM λ = 1", _recall(runs, "recall50_rum", 50), "100%"),
+        ("", "LSTM", _recall(runs, "recall50_lstm", 50), "20.5%"),
+        ("bAbI 10k, mean test accuracy (20 tasks)", "RUM 256", _babi(runs, "babi10k_rum_qa"), "73.2%"),
+        ("", "LSTM 256", _babi(runs, "babi10k_lstm_qa"), "49% (1k)"),
+        ("PTB, test BPC, FS pair at 0.25× size, 2 h CPU", "FS-RUM-2", _ptb(runs, "ptb_fs_rum2"), "1.189 (full size)"),
+        ("", "FS-LSTM-2", _ptb(runs, "ptb_fs_lstm2"), "1.190 (full size)"),
+    ]
+    lines = ["| experiment | model | here | paper |", "|---|---|---|---|"]
+    lines += [f"| {e} | {m} | {h} | {p} |" for e, m, h, p in rows]
+    return lines + ["", "Every number is read from a record in `results/runs/` by `python -m scripts.report`, which "
+                    "also writes [RESULTS.md](RESULTS.md) (seeds, wall times, commands, figures); CI checks both "
+                    "(`python -m scripts.report --check`)."]
