@@ -2,6 +2,8 @@
 #   make train     trains the default experiment (Copying Memory, CPU-sized) into $(WORKDIR)
 #   make test      the fast test tier (under 3 minutes on 2 cores): everything not marked slow
 #   make test-all  every test, end-to-end training runs included (what CI runs)
+#   make docs      the documentation site, the tutorial executed (about 5 minutes on one CPU core), warnings
+#                  as errors, into docs/_build/html
 # Each creates (or reuses) the virtual environment $(VENV): the library with its training and test extras,
 # at the versions of constraints.txt.
 
@@ -12,7 +14,9 @@ CONFIG ?= configs/copying.py:cpu
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: train test test-all bench clean-venv
+DOCS_STAMP := $(VENV)/.docs-installed
+
+.PHONY: train test test-all docs bench clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +32,13 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+$(DOCS_STAMP): $(STAMP)
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e ".[train,test,docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(VENV)/bin/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.rotation

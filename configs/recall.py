@@ -12,9 +12,9 @@ that (``task_options.train_size=100000``); without it every step draws fresh seq
 Fidelity table: configs/README.md.
 Expected (paper, Table 1): RUM 100% at T = 30 and 50; LSTM 25.6% / 20.5%.
 
-``:cpu`` keeps the model (it is small) and evaluates on fewer examples, more often. Measured here
-(RESULTS.md, a 2-core CPU shared with other runs): at T = 30 RUM reaches 99% test accuracy after
-8000 steps (15 minutes) and 100% by 20000 steps (48 minutes); LSTM and GRU stay near 23%.
+``:cpu`` keeps the model (it is small) and evaluates on fewer examples, more often. What it gave on a
+2-core CPU, with each run's steps, wall time and command: RESULTS.md, Table 1 section (from the records in
+results/runs).
 Paper scale: not timed here (no accelerator).
 """
 

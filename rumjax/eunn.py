@@ -12,6 +12,7 @@ applied in O(N) without forming a matrix:
                                  and +sin θ_p for the second, perm swapping the members of each pair.
 
 Layouts:
+
 * tunable, capacity L: layers alternate F_A, pairs (0,1), (2,3), …, and F_B, pairs (1,2), (3,4), …;
   L = N reaches the whole rotation group.
 * FFT: log₂N layers; the layer applied first pairs j with j + N/2 inside blocks of N, the next
@@ -103,7 +104,7 @@ def eunn_matrix(theta: jax.Array, layout: EUNNLayout) -> jax.Array:
 
 
 def mod_relu(z: jax.Array, b: jax.Array) -> jax.Array:
-    """Real modReLU: sign(z) · max(0, |z| + b), per unit."""
+    """Real modReLU: sign(z) · max(0, abs(z) + b), per unit."""
     return jnp.sign(z) * jax.nn.relu(jnp.abs(z) + b)
 
 

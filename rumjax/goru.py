@@ -9,7 +9,7 @@ Equations as in shared/papers/baselines.md §3.1 (names: V recurrent, X input ke
 
 The reset gate multiplies the output of the orthogonal map. U_o is the real EUNN (`rumjax.eunn.EUNN`, attribute `u_o`),
 tunable with `capacity` layers (the RUM recall script used 2) or FFT style (`fft=True`).
-Initialisation: X_·, V_r, V_z ~ U(−0.01, 0.01); b_r = 2; θ ~ U(−π, π); and, as the RUM authors' GORU
+Initialisation: X_r, X_z, X_h, V_r, V_z ~ U(−0.01, 0.01); b_r = 2; θ ~ U(−π, π); and, as the RUM authors' GORU
 (the one their comparisons ran), b_h = `mod_bias_init` = 2 and b_z from TF's default initialiser
 (`update_bias_init="glorot"`: U(−√(3/n), √(3/n)), Glorot-uniform of a length-n vector). The separate GORU
 release starts b_h = 0.01 and b_z = 0 (``mod_bias_init=0.01, update_bias_init="zeros"``, rumjax 0.1).

@@ -9,7 +9,9 @@ that sees [x_t; r_{t−1}]. Each head emits (k, β, g, s, γ) and addresses in f
     w(i)   = w̃(i)^γ / Σ_j w̃(j)^γ                         sharpening, γ = 1 + softplus(·)
 
 The write head also emits erase e = σ(·) and add a = tanh(·):
+
     M_t(i) = M_{t−1}(i) ⊙ (1 − w(i) e) + w(i) a;   then the read head reads r_t = Σ_i w(i) M_t(i).
+
 Output: y_t = W_o [h_t; r_t], of the controller's size. Start: M_0 = 10⁻⁶, both weightings on slot 0,
 r_0 = 0. Options: slots N (64), width W (20), as suggested for the recall task in baselines.md.
 """

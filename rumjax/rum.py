@@ -398,7 +398,7 @@ class RUMCell(nnx.RNNCellBase):
         return final, hs
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
-        """h_0 = 0, R_0 = I for inputs of shape (*batch, N_x); `rngs` is unused (the carry is deterministic)."""
+        """h_0 = 0, R_0 = I for inputs of shape ``(*batch, N_x)``; `rngs` is unused (the carry is deterministic)."""
         del rngs
         if carry_init is not None:
             raise ValueError("RUMCell: carry_init is not supported; the paper starts from h_0 = 0, R_0 = I.")

@@ -17,7 +17,7 @@ NEEDS_DATA = {"docs/data.md": os.path.join(ROOT, "..", "shared", "data", "babi")
 def blocks():
     for page in PAGES:
         text = open(os.path.join(ROOT, page)).read()
-        if "file_format: mystnb" in text:  # the executed tutorial: `make docs` runs it (test_tutorial too)
+        if "file_format: mystnb" in text:  # the executed tutorial: `make docs` runs it (CI too)
             continue
         for i, m in enumerate(BLOCK.finditer(text)):
             yield pytest.param(page, m.group(1), id=f"{page}[{i}]")

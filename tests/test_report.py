@@ -118,7 +118,7 @@ def test_archived_records_regenerate_the_report_and_check_names_a_section_that_d
     assert "| RUM 64, λ=1, η=N/A | 16 | 10 |" in from_workdir and "kernels_copying_cpu.png" in from_workdir
     # the records (no checkpoints; the drawn kernels as kernels.npz) go to a folder the report reads alone
     assert report.main(["--runs", str(runs), "--archive", str(kept)]) == 0
-    assert sorted(os.listdir(kept / "copy_cpu_rum_lam1")) == ["config.json", "kernels.npz", "metrics.jsonl",
+    assert sorted(os.listdir(kept / "copy_cpu_rum_lam1")) == ["config.json", "kernels.npz", "metrics.jsonl.gz",
                                                               "run_info.json"]
     shutil.rmtree(runs)
     assert report.main(["--runs", str(kept), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
@@ -188,3 +188,27 @@ def test_a_kernel_figure_is_kept_when_its_checkpoint_is_gone(tmp_path):
     os.makedirs(tmp_path / "copy200_rum_lam1")
     open(tmp_path / "copy200_rum_lam1" / "config.json", "w").write("{}")  # its records, archived without kernels
     assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) == f"![RUM λ=1]({path})"
+
+
+def test_the_committed_records_stay_small_and_read_back_compressed():
+    """results/ (records and figures) stays under 4 MB: metrics are archived gzipped, and read back as is."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
+    assert size < 4 * 2**20, f"results/ holds {size / 2**20:.1f} MiB"
+    runs = [d for d in os.listdir(os.path.join(root, "runs")) if os.path.isdir(os.path.join(root, "runs", d))]
+    assert runs and not any(os.path.exists(os.path.join(root, "runs", d, "metrics.jsonl")) for d in runs)
+    assert read_metrics(os.path.join(root, "runs", "recall30_rum"), "test")[-1]["step"] == 20000
+
+
+def test_read_metrics_reads_a_gzipped_record_as_the_plain_one(tmp_path):
+    import gzip
+    import json
+
+    lines = [{"step": 1, "split": "train", "loss": 2.0}, {"step": 1, "split": "test", "loss": 1.5}]
+    text = "".join(json.dumps(r) + "\n" for r in lines)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "metrics.jsonl").write_text(text)
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "gz" / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    assert read_metrics(str(tmp_path / "gz")) == read_metrics(str(tmp_path / "plain")) == lines
+    assert read_metrics(str(tmp_path / "gz"), "test") == lines[1:]

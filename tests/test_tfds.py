@@ -15,7 +15,7 @@ from tasks import babi, ptb  # noqa: E402
 from tasks.babi_tfds import BabiQa  # noqa: E402
 from tasks.data_files import DataError  # noqa: E402
 from tasks.ptb_tfds import PtbChar  # noqa: E402
-from tests.test_data import BABI_SAMPLE, PTB_SAMPLE, SHARED, needs_shared  # noqa: E402
+from tests.test_data import BABI_SAMPLE, PTB_SAMPLE, SHARED, babi_root, needs_shared  # noqa: E402
 
 tfds.disable_progress_bar()
 
@@ -79,7 +79,7 @@ def test_ptb_char_from_hand_made_files(tmp_path):
 
 @needs_shared
 def test_shared_babi_qa_equals_the_task_loader(tmp_path):
-    root = os.path.join(SHARED, "babi", "tasks_1-20_v1-2")
+    root = babi_root()
     builder = build(BabiQa(config="en-qa2", data_dir=str(tmp_path), file_format="array_record"), root)
     test = builder.as_data_source("test")
     assert len(test) == 1000

@@ -7,6 +7,7 @@ they are written by tensorboardX, which needs no TensorFlow.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 
@@ -16,11 +17,16 @@ METRICS_FILE = "metrics.jsonl"
 
 
 def read_metrics(workdir: str, split: str | None = None) -> list[dict]:
-    """The records of metrics.jsonl, optionally of one split, in file order."""
+    """The records of metrics.jsonl (or of metrics.jsonl.gz, as archived records are kept), optionally of
+    one split, in file order."""
     path = os.path.join(workdir, METRICS_FILE)
-    if not os.path.exists(path):
+    if os.path.exists(path):
+        f = open(path)
+    elif os.path.exists(path + ".gz"):
+        f = gzip.open(path + ".gz", "rt")
+    else:
         return []
-    with open(path) as f:
+    with f:
         records = [json.loads(line) for line in f if line.strip()]
     return [r for r in records if split is None or r.get("split") == split]
 
