@@ -167,7 +167,7 @@ def rotation_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
     >>> from rumjax import rotate, rotation_matrix
     >>> a, b, h = jax.random.normal(jax.random.key(0), (3, 2, 5))   # a batch of 2, n = 5
     >>> r = rotation_matrix(a, b)                                   # (2, 5, 5)
-    >>> bool(jnp.allclose(r @ jnp.swapaxes(r, -1, -2), jnp.eye(5), atol=1e-5))   # orthogonal
+    >>> bool(jnp.allclose(r @ jnp.swapaxes(r, -1, -2), jnp.eye(5)[None], atol=1e-5))   # orthogonal
     True
     >>> bool(jnp.allclose(jnp.einsum("bij,bj->bi", r, h), rotate(a, b, h), atol=1e-5))
     True

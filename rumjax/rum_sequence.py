@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.rum import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_output,
+from rumjax.rum_core import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_output,
                         rum_recurrence, update_gate)
 
 __all__ = ["rum_sequence", "carry_at_lengths"]
