@@ -14,6 +14,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
+import jax
+import jax.numpy as jnp
 from flax import nnx
 
 from rumjax.eunn import EUNNCell
@@ -28,29 +30,41 @@ from rumjax.rum import LN_EPS, RUMCell
 __all__ = ["CELLS", "CELL_OPTIONS", "make_cell"]
 
 
-def _rum(nx, nh, *, rngs, dtype=None, lam=0, eta=None, layer_norm=False, ln_update_gate=True, ln_eps=LN_EPS,
+def _rum(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, lam=0, eta=None, layer_norm=False, ln_update_gate=True, ln_eps=LN_EPS,
          reversible=True, gate_init="joint", eps_bias=True):
     return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, ln_update_gate=ln_update_gate, ln_eps=ln_eps,
-                   reversible=reversible, gate_init=gate_init, eps_bias=eps_bias, dtype=dtype, rngs=rngs)
+                   reversible=reversible, gate_init=gate_init, eps_bias=eps_bias, dtype=dtype, param_dtype=param_dtype,
+                   rngs=rngs)
 
 
-def _lstm(nx, nh, *, rngs, dtype=None, forget_bias=1.0):
+def _half_precision(cell: nnx.Module, param_dtype) -> nnx.Module:
+    """A Flax cell built in float32 with its parameters cast to `param_dtype`: Flax's orthogonal recurrent
+    initialiser runs QR in the parameter dtype, which has no bfloat16/float16 kernel on CPU."""
+    if jnp.dtype(param_dtype) == jnp.dtype(jnp.float32):
+        return cell
+    params = nnx.state(cell, nnx.Param)
+    nnx.update(cell, jax.tree.map(lambda p: p.astype(param_dtype), params))
+    cell.param_dtype = param_dtype  # Flax's cells draw their carry in it
+    return cell
+
+
+def _lstm(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, forget_bias=1.0):
     """Flax's LSTMCell; `forget_bias` initialises the forget gate's bias (the authors' LSTM baselines: 1.0,
     as TF's BasicLSTMCell; Flax's own default and rumjax 0.1: 0)."""
     cell = nnx.LSTMCell(nx, nh, dtype=dtype, rngs=rngs)
     cell.hf.bias[...] = cell.hf.bias[...] + forget_bias
-    return cell
+    return _half_precision(cell, param_dtype)
 
 
-def _gru(nx, nh, *, rngs, dtype=None):
-    return nnx.GRUCell(nx, nh, dtype=dtype, rngs=rngs)
+def _gru(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32):
+    return _half_precision(nnx.GRUCell(nx, nh, dtype=dtype, rngs=rngs), param_dtype)
 
 
-def _ln_lstm(nx, nh, *, rngs, dtype=None, form="joint", forget_bias=1.0):
-    return LNLSTMCell(nx, nh, form=form, forget_bias=forget_bias, dtype=dtype, rngs=rngs)
+def _ln_lstm(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, form="joint", forget_bias=1.0):
+    return LNLSTMCell(nx, nh, form=form, forget_bias=forget_bias, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
 
-def _fs_rnn(nx, nh, *, rngs, dtype=None, fast_cell="ln_lstm", slow_cell="rum", num_fast=2, slow_hidden=400,
+def _fs_rnn(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, fast_cell="ln_lstm", slow_cell="rum", num_fast=2, slow_hidden=400,
             slow_lam=0, slow_eta=None, slow_layer_norm=False, slow_ln_update_gate=True, slow_ln_eps=LN_EPS,
             ln_lstm_form="joint", dropout=0.0):
     """FS-RNN-k: `num_fast` fast cells of `nh` units and one slow cell of `slow_hidden` units; `dropout` at
@@ -67,8 +81,8 @@ def _fs_rnn(nx, nh, *, rngs, dtype=None, fast_cell="ln_lstm", slow_cell="rum", n
         slow_options = dict(form=ln_lstm_form)
     fast_options = dict(form=ln_lstm_form) if fast_cell == "ln_lstm" else {}
     fast = [make_cell(fast_cell, nx if i == 0 else (slow_hidden if i == 1 else 1), nh, rngs=rngs, dtype=dtype,
-                      **fast_options) for i in range(num_fast)]
-    slow = make_cell(slow_cell, nh, slow_hidden, rngs=rngs, dtype=dtype, **slow_options)
+                      param_dtype=param_dtype, **fast_options) for i in range(num_fast)]
+    slow = make_cell(slow_cell, nh, slow_hidden, rngs=rngs, dtype=dtype, param_dtype=param_dtype, **slow_options)
     return FSRNNCell(fast, slow, dropout=dropout)
 
 
@@ -97,8 +111,10 @@ def _options(factory: Callable) -> dict[str, Any]:
 CELL_OPTIONS: dict[str, dict[str, Any]] = {name: _options(factory) for name, factory in CELLS.items()}
 
 
-def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, dtype=None, **options):
-    """Build the registered cell `name`; unknown names or options raise a ValueError listing the valid ones."""
+def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, dtype=None,
+              param_dtype=jnp.float32, **options):
+    """Build the registered cell `name`; unknown names or options raise a ValueError listing the valid ones.
+    `dtype` is the compute dtype (None: from inputs and parameters), `param_dtype` the parameters'."""
     if name not in CELLS:
         raise ValueError(f"Unknown cell {name!r}; valid cells: {', '.join(sorted(CELLS))}.")
     unknown = set(options) - set(CELL_OPTIONS[name])
@@ -107,4 +123,4 @@ def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rn
         raise ValueError(f"Cell {name!r} got unknown option(s) {sorted(unknown)}; valid options: {valid}.")
     if not isinstance(hidden_features, int) or hidden_features < 1:
         raise ValueError(f"hidden size must be a positive integer, got {hidden_features!r}.")
-    return CELLS[name](in_features, hidden_features, rngs=rngs, dtype=dtype, **options)
+    return CELLS[name](in_features, hidden_features, rngs=rngs, dtype=dtype, param_dtype=param_dtype, **options)

@@ -45,8 +45,9 @@ class LNLSTMCell(nnx.RNNCellBase):
         self.forget_bias = float(forget_bias)
         self.dtype = dtype
         ortho = nnx.initializers.orthogonal()
-        self.w_x = nnx.Param(ortho(rngs.params(), (in_features, 4 * n), param_dtype))
-        self.w_h = nnx.Param(ortho(rngs.params(), (n, 4 * n), param_dtype))
+        draw = jnp.promote_types(param_dtype, jnp.float32)  # QR has no half-precision kernel: draw, then cast
+        self.w_x = nnx.Param(ortho(rngs.params(), (in_features, 4 * n), draw).astype(param_dtype))
+        self.w_h = nnx.Param(ortho(rngs.params(), (n, 4 * n), draw).astype(param_dtype))
         if form == "ba":  # blocks f, i, o, g; b_f is trained from +forget_bias
             self.b = nnx.Param(jnp.zeros((4, n), param_dtype).at[0].set(self.forget_bias))
             self.gain_x = nnx.Param(jnp.ones((4, n), param_dtype))

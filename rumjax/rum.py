@@ -20,6 +20,9 @@ One step, with the paper's symbols (argument names in brackets):
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Any, Mapping
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -62,8 +65,13 @@ class RUMCell(nnx.RNNCellBase):
         concatenated [x; h], its two column halves each orthonormal, and the same for [W_xu; W_hu].
         "separate": each of W_x· and W_h· from `kernel_init` / `recurrent_kernel_init` (rumjax 0.1).
       kernel_init, recurrent_kernel_init: initialisers of the W_x· and W_h· kernels for
-        ``gate_init="separate"``; W_xε always uses `kernel_init` (orthogonal, as the authors).
-        Biases: b_τ = b_u = 1, b_ε = 0.
+        ``gate_init="separate"`` (None: orthogonal); W_xε always uses `kernel_init` (orthogonal, as the
+        authors). With ``gate_init="joint"`` passing either is an error (the joint draw has no use for them).
+      bias_init: initialiser of b_τ, b_u and b_ε (None: b_τ = b_u = 1, b_ε = 0, as the authors' code).
+      carry_init: initialiser of h_0 for `initialize_carry` (None: h_0 = 0); R_0 is always I.
+      kernel_metadata, recurrent_kernel_metadata, bias_metadata: metadata of the W_x· (and W_xε), the W_h·
+        and the bias parameters, as Flax's cells: e.g. ``{"out_sharding": (None, "model")}`` (under
+        ``jax.set_mesh``) creates them sharded and names their axes for ``nnx.get_partition_spec``.
       eps_bias: whether ε has its bias b_ε (the paper's equation; the authors' code has none:
         ``eps_bias=False`` keeps b_ε at zero and out of the parameters).
       layer_norm: layer norm on τ, on u (`ln_update_gate`) and on the pre-activation of h̃
@@ -110,11 +118,16 @@ class RUMCell(nnx.RNNCellBase):
         hoist_inputs: bool | None = None,
         gate_init: str = "joint",
         eps_bias: bool = True,
-        kernel_init=nnx.initializers.orthogonal(),
-        recurrent_kernel_init=nnx.initializers.orthogonal(),
+        kernel_init=None,
+        recurrent_kernel_init=None,
+        bias_init=None,
+        carry_init=None,
         dtype=None,
         param_dtype=jnp.float32,
         rngs: nnx.Rngs,
+        kernel_metadata: Mapping[str, Any] = MappingProxyType({}),
+        recurrent_kernel_metadata: Mapping[str, Any] = MappingProxyType({}),
+        bias_metadata: Mapping[str, Any] = MappingProxyType({}),
     ):
         check_lam_eta(lam, eta)
         self.in_features = in_features
@@ -126,6 +139,14 @@ class RUMCell(nnx.RNNCellBase):
         self.param_dtype = param_dtype
         if gate_init not in GATE_INITS:
             raise ValueError(f"RUM: gate_init must be one of {GATE_INITS}, got {gate_init!r}.")
+        if gate_init == "joint" and (kernel_init is not None or recurrent_kernel_init is not None):
+            raise ValueError("RUM: gate_init='joint' draws each [W_x·; W_h·] kernel of τ and u as one orthogonal "
+                             "matrix and has no use for kernel_init / recurrent_kernel_init; pass "
+                             "gate_init='separate' to draw W_x· from kernel_init and W_h· from recurrent_kernel_init "
+                             "(for sharding annotations, kernel_metadata / recurrent_kernel_metadata apply to both).")
+        kernel_init = nnx.initializers.orthogonal() if kernel_init is None else kernel_init
+        recurrent_kernel_init = nnx.initializers.orthogonal() if recurrent_kernel_init is None else recurrent_kernel_init
+        self.carry_init = carry_init
         if not (isinstance(ln_eps, (int, float)) and ln_eps > 0):
             raise ValueError(f"RUM: ln_eps must be a positive number, got {ln_eps!r}.")
         nx, nh = in_features, hidden_features
@@ -137,12 +158,14 @@ class RUMCell(nnx.RNNCellBase):
             else:
                 w_x = kernel_init(rngs.params(), (nx, nh), draw)
                 w_h = recurrent_kernel_init(rngs.params(), (nh, nh), draw)
-            setattr(self, f"w_x_{gate}", nnx.Param(w_x.astype(param_dtype)))
-            setattr(self, f"w_h_{gate}", nnx.Param(w_h.astype(param_dtype)))
-            setattr(self, f"b_{gate}", nnx.Param(jnp.ones((nh,), param_dtype)))
-        self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), draw).astype(param_dtype))
+            setattr(self, f"w_x_{gate}", nnx.Param(w_x.astype(param_dtype), **kernel_metadata))
+            setattr(self, f"w_h_{gate}", nnx.Param(w_h.astype(param_dtype), **recurrent_kernel_metadata))
+            b = jnp.ones((nh,), param_dtype) if bias_init is None else bias_init(rngs.params(), (nh,), param_dtype)
+            setattr(self, f"b_{gate}", nnx.Param(b, **bias_metadata))
+        self.w_x_eps = nnx.Param(kernel_init(rngs.params(), (nx, nh), draw).astype(param_dtype), **kernel_metadata)
         if eps_bias:
-            self.b_eps = nnx.Param(jnp.zeros((nh,), param_dtype))
+            b = jnp.zeros((nh,), param_dtype) if bias_init is None else bias_init(rngs.params(), (nh,), param_dtype)
+            self.b_eps = nnx.Param(b, **bias_metadata)
         self.eps_bias = eps_bias
         self.layer_norm = layer_norm
         self.ln_update_gate = ln_update_gate
@@ -204,11 +227,21 @@ class RUMCell(nnx.RNNCellBase):
         return final, hs
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
-        """h_0 = 0, R_0 = I for inputs of shape ``(*batch, N_x)``; `rngs` is unused (the carry is deterministic)."""
-        del rngs
-        if carry_init is not None:
-            raise ValueError("RUMCell: carry_init is not supported; the paper starts from h_0 = 0, R_0 = I.")
-        return rum_initial_carry(tuple(input_shape[:-1]), self.hidden_features, self.lam, self.carry_dtype)
+        """h_0 = 0 and R_0 = I (the paper's start) for inputs of shape ``(*batch, N_x)``.
+
+        As Flax's cells: `carry_init` (here, else the constructor's) draws h_0 instead, from ``rngs.carry()``
+        (`rngs` an ``nnx.Rngs`` or a stream); R_0 stays I, so the memory starts orthogonal.
+        """
+        carry = rum_initial_carry(tuple(input_shape[:-1]), self.hidden_features, self.lam, self.carry_dtype)
+        carry_init = self.carry_init if carry_init is None else carry_init
+        if carry_init is None:
+            return carry
+        if rngs is None:
+            raise ValueError("RUMCell.initialize_carry: carry_init draws h_0 at random and needs rngs "
+                             "(an nnx.Rngs with a 'carry' stream, or a stream).")
+        key = rngs.carry() if isinstance(rngs, nnx.Rngs) else rngs()
+        h0 = carry_init(key, carry.h.shape, self.carry_dtype)
+        return carry._replace(h=h0.astype(self.carry_dtype))
 
     @property
     def num_feature_axes(self) -> int:

@@ -10,7 +10,10 @@ where s̃_t is the wrapped cell's new state, computed from the un-zoned candidat
 Rates by carry: an LSTM carry (c, h) gets (`cell_rate`, `hidden_rate`); a named carry with a field
 `h` (RUM, fast weights) gets `hidden_rate` on h and nothing on the rest (RUM's rotational memory
 is not zoned); a plain array carry (GRU, GORU) gets `hidden_rate`. The random key travels in the
-carry, so the cell stays a pure function of (carry, x) and runs in any scan.
+carry, so the cell stays a pure function of (carry, x) and runs in any scan. It is one key for the
+whole batch, so `nnx.RNN`'s ``seq_lengths`` (which picks each example's carry at its own last step)
+does not apply to a zoned cell: pad and mask instead, as the language models here do (they run full
+lengths).
 """
 
 from __future__ import annotations

@@ -116,3 +116,56 @@ def test_half_precision_parameters(dtype, gate_init):
     np.testing.assert_allclose(np.asarray(cell.w_h_tau[...], np.float32), reference.w_h_tau[...], atol=1e-2)
     carry, ys = rumjax.RNN(cell, return_carry=True)(jnp.ones((2, 5, 3)))
     assert carry.h.dtype == carry.memory.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(ys)))
+
+
+# Flax's cell arguments, with Flax's meaning (flax.nnx.GRUCell / LSTMCell)
+
+def test_bias_init_sets_every_bias_and_none_keeps_the_authors_values():
+    default = rumjax.RUMCell(3, 4, rngs=nnx.Rngs(0))
+    np.testing.assert_array_equal(default.b_tau[...], np.ones(4))
+    np.testing.assert_array_equal(default.b_eps[...], np.zeros(4))
+    cell = rumjax.RUMCell(3, 4, bias_init=nnx.initializers.constant(0.25), rngs=nnx.Rngs(0))
+    for b in (cell.b_tau, cell.b_u, cell.b_eps):
+        np.testing.assert_array_equal(b[...], np.full(4, 0.25))
+    # the kernels are drawn as before: bias_init=None consumes no random numbers
+    np.testing.assert_array_equal(default.w_h_tau[...], rumjax.RUMCell(3, 4, rngs=nnx.Rngs(0)).w_h_tau[...])
+
+
+def test_kernel_inits_are_honoured_by_separate_and_refused_by_joint():
+    cell = rumjax.RUMCell(3, 4, gate_init="separate", kernel_init=nnx.initializers.constant(0.5),
+                          recurrent_kernel_init=nnx.initializers.constant(-0.5), rngs=nnx.Rngs(0))
+    np.testing.assert_array_equal(cell.w_x_tau[...], np.full((3, 4), 0.5))
+    np.testing.assert_array_equal(cell.w_x_eps[...], np.full((3, 4), 0.5))
+    np.testing.assert_array_equal(cell.w_h_u[...], np.full((4, 4), -0.5))
+    with pytest.raises(ValueError, match="gate_init='separate'"):
+        rumjax.RUMCell(3, 4, kernel_init=nnx.initializers.zeros, rngs=nnx.Rngs(0))  # joint by default
+
+
+def test_metadata_annotates_the_parameters_for_sharding():
+    mesh = jax.make_mesh((1,), ("model",), axis_types=(jax.sharding.AxisType.Auto,))
+    with jax.set_mesh(mesh):
+        cell = rumjax.RUMCell(3, 4, kernel_metadata={"out_sharding": (None, "model")},
+                              recurrent_kernel_metadata={"out_sharding": ("model", None)},
+                              bias_metadata={"out_sharding": ("model",)}, rngs=nnx.Rngs(0))
+        spec = nnx.get_partition_spec(nnx.state(cell, nnx.Param))
+    assert tuple(spec["w_x_tau"].value) == (None, "model") and tuple(spec["w_x_eps"].value) == (None, "model")
+    assert tuple(spec["w_h_u"].value) == ("model", None)
+    assert tuple(spec["b_eps"].value) == ("model",)
+    assert cell.w_h_u[...].sharding.spec == jax.sharding.PartitionSpec("model", None)  # created sharded
+
+
+def test_carry_init_draws_h0_and_keeps_the_memory_at_the_identity():
+    cell = rumjax.RUMCell(3, 4, lam=1, carry_init=nnx.initializers.ones, rngs=nnx.Rngs(0))
+    carry = cell.initialize_carry((2, 3), nnx.Rngs(carry=1))
+    np.testing.assert_array_equal(carry.h, np.ones((2, 4)))
+    np.testing.assert_array_equal(carry.memory, np.broadcast_to(np.eye(4), (2, 4, 4)))
+    normal = cell.initialize_carry((2, 3), nnx.Rngs(carry=1), carry_init=nnx.initializers.normal(1.0))
+    assert float(jnp.std(normal.h)) > 0.1  # the call's carry_init wins over the constructor's
+    with pytest.raises(ValueError, match="needs rngs"):
+        cell.initialize_carry((2, 3))
+    plain = rumjax.RUMCell(3, 4, lam=1, rngs=nnx.Rngs(0)).initialize_carry((2, 3))
+    np.testing.assert_array_equal(plain.h, np.zeros((2, 4)))  # no carry_init: the paper's h_0 = 0
+    # through nnx.RNN and rumjax.RNN, the drawn h_0 is where the sequence starts
+    xs = jnp.ones((2, 5, 3))
+    np.testing.assert_allclose(rumjax.RNN(cell)(xs, rngs=nnx.Rngs(carry=1)), nnx.RNN(cell)(xs, rngs=nnx.Rngs(carry=1)),
+                               atol=1e-5)

@@ -16,18 +16,18 @@ NX, NH, B, T = 5, 16, 3, 6
 OPTIONS = {"eunn": {"fft": True}, "goru": {"fft": True}, "fs_rnn": {"slow_hidden": 8}, "ntm": {"slots": 8}}
 
 
-def build(name, dtype=None, seed=0, nx=NX):
+def build(name, dtype=None, seed=0, nx=NX, param_dtype=jnp.float32):
     rngs = nnx.Rngs(seed)
+    kw = dict(rngs=rngs, dtype=dtype, param_dtype=param_dtype)
     if name == "rum+zoneout":
-        return ZoneoutCell(make_cell("rum", nx, NH, rngs=rngs, dtype=dtype), hidden_rate=0.1)
+        return ZoneoutCell(make_cell("rum", nx, NH, **kw), hidden_rate=0.1)
     if name == "ln_lstm+zoneout":
-        return ZoneoutCell(make_cell("ln_lstm", nx, NH, rngs=rngs, dtype=dtype), cell_rate=0.5, hidden_rate=0.1)
+        return ZoneoutCell(make_cell("ln_lstm", nx, NH, **kw), cell_rate=0.5, hidden_rate=0.1)
     if name == "stacked_rum":
-        return StackedCell([make_cell("rum", nx, NH, rngs=rngs, dtype=dtype, eta=1.0),
-                            make_cell("rum", NH, NH, rngs=rngs, dtype=dtype, eta=1.0)])
+        return StackedCell([make_cell("rum", nx, NH, **kw, eta=1.0), make_cell("rum", NH, NH, **kw, eta=1.0)])
     if name == "rum_lam1_ln":
-        return make_cell("rum", nx, NH, rngs=rngs, dtype=dtype, lam=1, layer_norm=True)
-    return make_cell(name, nx, NH, rngs=rngs, dtype=dtype, **OPTIONS.get(name, {}))
+        return make_cell("rum", nx, NH, **kw, lam=1, layer_norm=True)
+    return make_cell(name, nx, NH, **kw, **OPTIONS.get(name, {}))
 
 
 ZOO = sorted(CELLS) + ["rum+zoneout", "ln_lstm+zoneout", "stacked_rum", "rum_lam1_ln"]
@@ -81,6 +81,47 @@ def test_jit_equals_eager_and_gradients_are_finite(name, dtype):
     leaves = jax.tree.leaves(grads)
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in leaves), name
     assert sum(float(jnp.sum(jnp.abs(g.astype(jnp.float32)))) for g in leaves) > 0, f"{name}: all gradients zero"
+
+
+@pytest.mark.parametrize("param_dtype", [jnp.float32, pytest.param(jnp.bfloat16, marks=pytest.mark.slow)],
+                         ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("name", ZOO)
+def test_every_cell_through_every_door(name, param_dtype):
+    """Flax's cell-generic contract, through rumjax.RNN, nnx.RNN and nnx.Bidirectional, with float32 or
+    bfloat16 parameters: the parameters have that dtype; rumjax.RNN gives nnx.RNN's outputs and final carry
+    (tree by tree) with and without ragged `seq_lengths`; a bidirectional layer concatenates a forward and a
+    reversed pass; gradients are finite and reach the parameters."""
+    import rumjax
+
+    cell = build(name, param_dtype=param_dtype)
+    assert {p.dtype for p in jax.tree.leaves(nnx.state(cell, nnx.Param))} == {jnp.dtype(param_dtype)}
+    xs = _xs(3).astype(param_dtype)
+    # zoneout's carry holds one random key for the whole batch, which nnx.RNN's per-example seq_lengths
+    # cannot index (ZoneoutCell's docstring): its sequences run at full length
+    lengths = None if "zoneout" in name else jnp.array([T, 2, 4])
+    for kwargs in ({}, {"seq_lengths": lengths}, {"seq_lengths": lengths, "reverse": True, "keep_order": True}):
+        ours = rumjax.RNN(cell, return_carry=True)(xs, rngs=nnx.Rngs(carry=5), **kwargs)
+        flax = nnx.RNN(cell, return_carry=True)(xs, rngs=nnx.Rngs(carry=5), **kwargs)
+        assert jax.tree.structure(ours) == jax.tree.structure(flax), name
+        for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(flax)):
+            assert a.shape == b.shape and a.dtype == b.dtype, name
+            if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):  # zoneout's carry holds its random key
+                np.testing.assert_array_equal(jax.random.key_data(a), jax.random.key_data(b))
+            elif param_dtype == jnp.float32:
+                np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5, err_msg=name)
+            else:  # bfloat16: the two paths round differently; compare as a whole, to bfloat16's few digits
+                a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+                assert np.linalg.norm(a - b) <= 3e-2 * np.linalg.norm(b) + 1e-3, name
+    bi = nnx.Bidirectional(rumjax.RNN(cell), rumjax.RNN(build(name, seed=1, param_dtype=param_dtype)), rngs=nnx.Rngs(0))
+    ys = bi(xs, seq_lengths=lengths)
+    assert ys.shape == (B, T, 2 * NH) and bool(jnp.all(jnp.isfinite(ys.astype(jnp.float32)))), name
+
+    def loss(model):
+        return jnp.mean(jnp.square(model(xs, seq_lengths=lengths).astype(jnp.float32)))
+
+    grads = jax.tree.leaves(nnx.grad(loss)(bi))
+    assert all(bool(jnp.all(jnp.isfinite(g.astype(jnp.float32)))) for g in grads), name
+    assert sum(float(jnp.sum(jnp.abs(g.astype(jnp.float32)))) for g in grads) > 0, name
 
 
 HOLD_T, HOLD_C = 6, 4  # hold one of 4 symbols, seen at t = 0, through 5 blank steps, and name it at the last
