@@ -212,3 +212,26 @@ def test_read_metrics_reads_a_gzipped_record_as_the_plain_one(tmp_path):
     (tmp_path / "gz" / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
     assert read_metrics(str(tmp_path / "gz")) == read_metrics(str(tmp_path / "plain")) == lines
     assert read_metrics(str(tmp_path / "gz"), "test") == lines[1:]
+
+
+def test_the_archive_keeps_a_record_that_reaches_further_than_a_rerun(tmp_path):
+    import gzip
+    import json
+
+    from scripts.report.records import archive
+
+    def write(folder, steps, gz=False):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        text = "".join(json.dumps({"step": s, "split": "test", "accuracy": 0.5}) + "\n" for s in steps)
+        if gz:
+            (folder / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+        else:
+            (folder / "metrics.jsonl").write_text(text)
+
+    write(tmp_path / "kept" / "recall30_rum", [500, 1000], gz=True)
+    write(tmp_path / "runs" / "recall30_rum", [500])        # restarted: behind the record
+    write(tmp_path / "runs" / "recall30_lstm", [500, 1000])  # new
+    assert archive([str(tmp_path / "runs")], str(tmp_path / "kept")) == ["recall30_lstm"]
+    assert read_metrics(str(tmp_path / "kept" / "recall30_rum"))[-1]["step"] == 1000
+    assert read_metrics(str(tmp_path / "kept" / "recall30_lstm"))[-1]["step"] == 1000

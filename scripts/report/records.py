@@ -160,13 +160,24 @@ def load_kernels(runs, name: str):
         return {k: z[k] for k in KERNELS}, int(z["step"])
 
 
+def last_step(workdir: str) -> int:
+    """The last step a run's records reach (0 when it has none)."""
+    records = read_metrics(workdir)
+    return max((r["step"] for r in records), default=0)
+
+
 def archive(runs, dest: str) -> list[str]:
     """Copy config.json, run_info.json and metrics.jsonl (gzipped) of every known run into dest/<name>/ (with the
-    kernels.npz of the KERNEL_RUNS, drawn from their checkpoints), and the SCRIPT_RECORDS into dest/."""
+    kernels.npz of the KERNEL_RUNS, drawn from their checkpoints), and the SCRIPT_RECORDS into dest/. A run
+    whose archived record reaches further than its workdir (a rerun in progress) keeps the archived record."""
     copied = []
     for name in EXPERIMENTS:
         workdir = find_workdir(runs, name)
         if workdir is None or os.path.abspath(workdir) == os.path.abspath(os.path.join(dest, name)):
+            continue
+        kept, new = last_step(os.path.join(dest, name)), last_step(workdir)
+        if kept > new:  # a rerun still behind the archived record (say, restarted for its kernels): keep the record
+            print(f"kept {dest}/{name}: its record reaches step {kept}, the run in {workdir} only {new}")
             continue
         os.makedirs(os.path.join(dest, name), exist_ok=True)
         for file in ("config.json", "run_info.json"):
