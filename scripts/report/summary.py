@@ -16,7 +16,7 @@ def _recall(runs, name: str, length: int) -> str:
     if run is None or not run["test"]:
         return "not run"
     at = at_step(run["test"], RECALL_BUDGETS[length])
-    return f"{100 * at['accuracy']:.1f}%" + ("" if finished(run) else " (unfinished)")
+    return f"{100 * at['accuracy']:.1f}%" + ("" if finished(run) else f" at step {at['step']} (unfinished)")
 
 
 def _copying(runs, name: str) -> str:
