@@ -2,6 +2,7 @@
 #   make train     trains the default experiment (Copying Memory, CPU-sized) into $(WORKDIR)
 #   make test      the fast test tier (under 3 minutes on 2 cores): everything not marked slow
 #   make test-all  every test, end-to-end training runs included (what CI runs)
+#   make lint      ruff (lint and format check) over the tree, mypy over rumjax/ (what CI runs)
 #   make docs      the documentation site, the tutorial executed (about 5 minutes on one CPU core), warnings
 #                  as errors, into docs/_build/html
 # Each creates (or reuses) the virtual environment $(VENV): the library with its training and test extras,
@@ -16,7 +17,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: train test test-all docs bench clean-venv
+.PHONY: train test test-all lint docs bench clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +29,15 @@ train: $(STAMP)
 	$(VENV)/bin/python train.py --config=$(CONFIG) --workdir=$(WORKDIR)
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n auto -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n auto $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 $(DOCS_STAMP): $(STAMP)
 	$(VENV)/bin/python -m pip install -q -c constraints.txt -e ".[train,test,docs]"

@@ -24,8 +24,8 @@ import contextlib
 import json
 import os
 import signal
-import threading
 import sys
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -38,27 +38,51 @@ from ml_collections import config_flags
 
 from training.build import build_model, build_optimizer, build_task, learning_rate_schedule, make_mesh
 from training.checkpoints import Checkpoints, NoIntactCheckpoint
+from training.config import (
+    apply_saved_before,
+    cell_options,
+    compute_only_changes,
+    load_config,
+    saved_config_mismatch,
+    validate_config,
+)
 from training.distributed import all_agree, initialize, to_global
-from training.config import (apply_saved_before, cell_options, compute_only_changes, load_config,
-                             saved_config_mismatch, validate_config)
 from training.evaluation import Evaluator
 from training.progress import Progress
 from training.run_info import run_info
 from training.steps import StreamState, TrainState, best_model_test, stream_metrics, train_step
 from training.workdir_lock import WorkdirLock, WorkdirLocked
 
-__all__ = ["train_and_evaluate", "main", "TrainState", "StreamState", "train_step", "stream_metrics",
-           "build_task", "build_model", "build_optimizer", "validate_config", "load_config", "apply_saved_before",
-           "compute_only_changes", "cell_options", "Checkpoints"]
+__all__ = [
+    "train_and_evaluate",
+    "main",
+    "TrainState",
+    "StreamState",
+    "train_step",
+    "stream_metrics",
+    "build_task",
+    "build_model",
+    "build_optimizer",
+    "validate_config",
+    "load_config",
+    "apply_saved_before",
+    "compute_only_changes",
+    "cell_options",
+    "Checkpoints",
+]
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/copying.py:cpu", "Experiment config file[:variant].",
-                                         lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", "configs/copying.py:cpu", "Experiment config file[:variant].", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the run: checkpoints, metrics, config.json.")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for several processes.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes (with --coordinator_address).")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index (with --coordinator_address).")
-_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Initialise JAX's distributed runtime from the cluster "
-                                 "environment (TPU pod slices, SLURM, ...).")
+_DISTRIBUTED = flags.DEFINE_bool(
+    "distributed",
+    False,
+    "Initialise JAX's distributed runtime from the cluster environment (TPU pod slices, SLURM, ...).",
+)
 
 
 class StopSignal:
@@ -91,14 +115,18 @@ def open_checkpoints(c: ml_collections.ConfigDict, workdir: str) -> Checkpoints:
     for key, (today, kept) in apply_saved_before(saved, c).items():
         print(f"{workdir} was saved before config.{key} existed: it keeps {kept!r} (today's default: {today!r}).")
     for key, (before, now) in compute_only_changes(saved, c).items():
-        print(f"{workdir} was saved with config.{key}={before!r}; it resumes with {now!r} "
-              "(the same model and gradients, computed another way).")
+        print(
+            f"{workdir} was saved with config.{key}={before!r}; it resumes with {now!r} "
+            "(the same model and gradients, computed another way)."
+        )
     mismatch = saved_config_mismatch(saved, c)
     if mismatch:
         ckpt.close()
-        raise ValueError(f"{workdir} holds a run with different {mismatch} "
-                         f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in mismatch)}); "
-                         "use a new --workdir, or the saved config.json.")
+        raise ValueError(
+            f"{workdir} holds a run with different {mismatch} "
+            f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in mismatch)}); "
+            "use a new --workdir, or the saved config.json."
+        )
     return ckpt
 
 
@@ -158,8 +186,9 @@ def final_test(c, state, evaluator, progress: Progress, ckpt: Checkpoints, step:
         return
     metrics = best_model_test(evaluator.graphdef, evaluator.task, ckpt, state, c.final_test_batch_size)
     progress.write(step, "final_test", metrics)
-    progress.say(f"step {step}: best-on-valid model, test stream at batch {c.final_test_batch_size}: "
-                 f"bpc={metrics['bpc']:.4f}")
+    progress.say(
+        f"step {step}: best-on-valid model, test stream at batch {c.final_test_batch_size}: bpc={metrics['bpc']:.4f}"
+    )
 
 
 def run_loop(c, state, step_fn, data, evaluator, progress: Progress, ckpt: Checkpoints, stop: StopSignal):
@@ -214,8 +243,9 @@ def _train_locked(c: ml_collections.ConfigDict, workdir: str) -> dict:
                 json.dump(run_info(params, mesh), f, indent=2)
         step_fn, data, compilations = make_train_step(c, graphdef, tx, task, mesh)
         evaluator = Evaluator(c, graphdef, task, mesh)
-        progress = Progress(c, workdir, int(state.step), wall_offset, learning_rate_schedule(c), evaluator.reference,
-                            evaluator.stream)
+        progress = Progress(
+            c, workdir, int(state.step), wall_offset, learning_rate_schedule(c), evaluator.reference, evaluator.stream
+        )
         state, eval_metrics, stopped_by = run_loop(c, state, step_fn, data, evaluator, progress, ckpt, stop)
     finally:
         stop.close()
@@ -242,8 +272,11 @@ def main(argv) -> None:
     except (WorkdirLocked, NoIntactCheckpoint) as err:
         sys.exit(f"train.py: {err}")
     if result.get("stopped_by") and jax.process_index() == 0:
-        print(f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "
-              f"in {_WORKDIR.value}/checkpoints. Resume with the same command: python {' '.join(sys.argv)}", flush=True)
+        print(
+            f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "
+            f"in {_WORKDIR.value}/checkpoints. Resume with the same command: python {' '.join(sys.argv)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

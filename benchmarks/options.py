@@ -47,15 +47,22 @@ def run(batch: int, steps: int, hidden: int, inputs: int, lam: int, eta, repeats
     xs = jax.random.normal(jax.random.key(1), (batch, steps, inputs))
     calls, rows = {}, {}
     for name, forward in variants(lam, eta).items():
+
         def loss(params, forward=forward):
             return jnp.mean(forward(params, carry, xs)[1] ** 2)
 
         start = time.perf_counter()
         compiled = jax.jit(jax.grad(loss)).lower(cell.params).compile()
         memory = compiled.memory_analysis()
-        rows[name] = {"variant": name, "B": batch, "T": steps, "N": hidden, "lam": lam,
-                      "compile_s": time.perf_counter() - start,
-                      "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None}
+        rows[name] = {
+            "variant": name,
+            "B": batch,
+            "T": steps,
+            "N": hidden,
+            "lam": lam,
+            "compile_s": time.perf_counter() - start,
+            "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None,
+        }
         calls[name] = (compiled, (cell.params,))
     seconds = time_interleaved(calls, repeats)
     for name, row in rows.items():
@@ -64,10 +71,15 @@ def run(batch: int, steps: int, hidden: int, inputs: int, lam: int, eta, repeats
 
 
 def markdown(rows) -> str:
-    lines = ["| B | T | N | λ | variant | fwd+bwd ms | × default | compile s | temp MB |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| B | T | N | λ | variant | fwd+bwd ms | × default | compile s | temp MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['B']} | {r['T']} | {r['N']} | {r['lam']} | {r['variant']} | {r['step_s'] * 1e3:.1f} | "
-                     f"{r['vs_default']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |")
+        lines.append(
+            f"| {r['B']} | {r['T']} | {r['N']} | {r['lam']} | {r['variant']} | {r['step_s'] * 1e3:.1f} | "
+            f"{r['vs_default']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |"
+        )
     return "\n".join(lines)
 
 

@@ -18,7 +18,6 @@ import json
 import time
 
 import jax
-import jax.numpy as jnp
 import optax
 from flax import nnx
 
@@ -41,19 +40,34 @@ CELLS = {
 # suite -> list of (shape name, batch B, time T, hidden N, input size, cells)
 SUITES = {
     "recall": [("recall T=50", 128, 53, 50, 36, list(CELLS))],
-    "copying": [("copying T=200", 128, 220, 100, 10, ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 stored"]),
-                ("copying T=200", 128, 220, 250, 10, ["gru", "lstm", "rum λ=0", "rum λ=0 η=1"])],
-    "ptb": [("ptb", 128, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
-            ("ptb", 32, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"])],
-    "sweep": [("sweep", 32, 100, n, 32, ["gru", "lstm", "rum λ=0", "rum λ=1"] if n <= 256
-               else ["gru", "lstm", "rum λ=0"]) for n in (64, 256, 1000, 2000)],
+    "copying": [
+        ("copying T=200", 128, 220, 100, 10, ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 stored"]),
+        ("copying T=200", 128, 220, 250, 10, ["gru", "lstm", "rum λ=0", "rum λ=0 η=1"]),
+    ],
+    "ptb": [
+        ("ptb", 128, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
+        ("ptb", 32, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
+    ],
+    "sweep": [
+        ("sweep", 32, 100, n, 32, ["gru", "lstm", "rum λ=0", "rum λ=1"] if n <= 256 else ["gru", "lstm", "rum λ=0"])
+        for n in (64, 256, 1000, 2000)
+    ],
 }
 
 
 def make_step(label: str, batch: int, steps: int, hidden: int, inputs: int, *, unroll=1, remat=False, dtype=None):
     cell, options = CELLS[label]
-    model = SequenceClassifier(vocab_size=inputs, num_classes=10, cell=cell, hidden=hidden, cell_options=options,
-                               unroll=unroll, remat=remat, dtype=dtype, rngs=nnx.Rngs(0))
+    model = SequenceClassifier(
+        vocab_size=inputs,
+        num_classes=10,
+        cell=cell,
+        hidden=hidden,
+        cell_options=options,
+        unroll=unroll,
+        remat=remat,
+        dtype=dtype,
+        rngs=nnx.Rngs(0),
+    )
     graphdef, params = nnx.split(model, nnx.Param)
     tx = optax.adam(1e-3)
     opt = tx.init(params)
@@ -79,8 +93,15 @@ def compile_step(label, batch, steps, hidden, inputs, **kw) -> tuple[dict, tuple
     compiled = jax.jit(step).lower(*args).compile()
     compile_s = time.perf_counter() - start
     memory = compiled.memory_analysis()
-    row = {"cell": label, "B": batch, "T": steps, "N": hidden, "compile_s": compile_s,
-           "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None, **{k: str(v) for k, v in kw.items()}}
+    row = {
+        "cell": label,
+        "B": batch,
+        "T": steps,
+        "N": hidden,
+        "compile_s": compile_s,
+        "temp_mb": memory.temp_size_in_bytes / 2**20 if memory else None,
+        **{k: str(v) for k, v in kw.items()},
+    }
     return row, (compiled, args)
 
 
@@ -94,18 +115,25 @@ def run_suite(names, repeats) -> list[dict]:
             for label, (row, _) in compiled.items():
                 row.update(shape=shape, step_s=seconds[label], vs_flax_gru=seconds[label] / seconds["gru"])
                 rows.append(row)
-                print(f"{shape:14s} B={batch:<4d} T={steps:<4d} N={hidden:<5d} {label:20s} "
-                      f"{row['step_s'] * 1e3:9.1f} ms  x{row['vs_flax_gru']:.2f} GRU  "
-                      f"compile {row['compile_s']:.1f}s  temp {row['temp_mb']:.1f} MB", flush=True)
+                print(
+                    f"{shape:14s} B={batch:<4d} T={steps:<4d} N={hidden:<5d} {label:20s} "
+                    f"{row['step_s'] * 1e3:9.1f} ms  x{row['vs_flax_gru']:.2f} GRU  "
+                    f"compile {row['compile_s']:.1f}s  temp {row['temp_mb']:.1f} MB",
+                    flush=True,
+                )
     return rows
 
 
 def markdown(rows) -> str:
-    lines = ["| shape | B | T | N | cell | step ms | × Flax GRU | compile s | temp MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| shape | B | T | N | cell | step ms | × Flax GRU | compile s | temp MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['shape']} | {r['B']} | {r['T']} | {r['N']} | {r['cell']} | {r['step_s'] * 1e3:.1f} | "
-                     f"{r['vs_flax_gru']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |")
+        lines.append(
+            f"| {r['shape']} | {r['B']} | {r['T']} | {r['N']} | {r['cell']} | {r['step_s'] * 1e3:.1f} | "
+            f"{r['vs_flax_gru']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |"
+        )
     return "\n".join(lines)
 
 

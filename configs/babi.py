@@ -22,7 +22,6 @@ import ml_collections
 
 from configs.common import apply_preset, base_config, data_dir, parse_arg
 
-
 PRESETS = {
     "rum": dict(cell="rum", hidden=256, lam=0, eta=None),
     "lstm": dict(cell="lstm", hidden=256),
@@ -35,9 +34,21 @@ def get_config(arg=None):
     cpu, presets = parse_arg(arg, PRESETS)
     c = base_config()
     c.task = "babi"
-    c.task_options = ml_collections.ConfigDict(dict(
-        data_dir=data_dir("babi", "babi/tasks_1-20_v1-2"), tasks="1", size="10k", valid_fraction=0.1, max_length=0, qa3_fallback="error",
-        download=True, check=True, format="sequence", end_blank=True, punctuation=True))
+    c.task_options = ml_collections.ConfigDict(
+        dict(
+            data_dir=data_dir("babi", "babi/tasks_1-20_v1-2"),
+            tasks="1",
+            size="10k",
+            valid_fraction=0.1,
+            max_length=0,
+            qa3_fallback="error",
+            download=True,
+            check=True,
+            format="sequence",
+            end_blank=True,
+            punctuation=True,
+        )
+    )
     apply_preset(c, PRESETS["rum"])
     c.embed_dim = 64
     c.optimizer = "adam"

@@ -36,8 +36,9 @@ STEPS_PER_EPOCH = steps_per_epoch(128, 150)  # 265 (261 on the char stream)
 def ptb_config(*, epochs: int, cpu: bool) -> ml_collections.ConfigDict:
     c = base_config()
     c.task = "ptb"
-    c.task_options = ml_collections.ConfigDict(dict(data_dir=data_dir("ptb", "ptb"), seq_len=150, download=True, check=True,
-                                                               files="word"))
+    c.task_options = ml_collections.ConfigDict(
+        dict(data_dir=data_dir("ptb", "ptb"), seq_len=150, download=True, check=True, files="word")
+    )
     c.embed_dim = 128
     c.dropout = 0.35
     c.zoneout_cell = 0.5

@@ -37,8 +37,7 @@ PRESETS = {
     "fast_weights_embed": dict(cell="fast_weights", hidden=50, embed_dim=100),
     # FW-LN trained as Ba et al.'s associative-retrieval setup (baselines.md §2.2; the public
     # re-implementation's values): embedding 100, Adam, global-norm clip 5, λ = 0.9
-    "fast_weights_ba": dict(cell="fast_weights", hidden=50, embed_dim=100, decay=0.9, optimizer="adam",
-                            grad_clip=5.0),
+    "fast_weights_ba": dict(cell="fast_weights", hidden=50, embed_dim=100, decay=0.9, optimizer="adam", grad_clip=5.0),
     "learned_memory": dict(cell="learned_memory", hidden=50),  # ours, WeiNet-style (not the published WeiNet)
     "ntm": dict(cell="ntm", hidden=50),  # LSTM controller 50, memory 64 × 20
 }

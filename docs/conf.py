@@ -39,7 +39,7 @@ napoleon_numpy_docstring = False
 
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3
-nb_execution_mode = "force"          # the tutorial runs at every build: a broken example fails the build
+nb_execution_mode = "force"  # the tutorial runs at every build: a broken example fails the build
 nb_execution_timeout = 1800
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True

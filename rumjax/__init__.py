@@ -4,8 +4,7 @@ __version__ = "0.3.0"
 
 from rumjax.rnn import RNN
 from rumjax.rotation import compose, rotate, rotation_components, rotation_matrix
-from rumjax.rum import (RUMCarry, RUMCell, RUMInputs, RUMParams, rum_initial_carry, rum_inputs, rum_recurrence,
-                        rum_step)
+from rumjax.rum import RUMCarry, RUMCell, RUMInputs, RUMParams, rum_initial_carry, rum_inputs, rum_recurrence, rum_step
 
 __all__ = [
     "__version__",

@@ -30,14 +30,40 @@ from rumjax.rum import LN_EPS, RUMCell
 __all__ = ["CELLS", "CELL_OPTIONS", "make_cell"]
 
 
-def _rum(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, lam=0, eta=None, layer_norm=False, ln_update_gate=True, ln_eps=LN_EPS,
-         reversible=True, gate_init="joint", eps_bias=True):
-    return RUMCell(nx, nh, lam=lam, eta=eta, layer_norm=layer_norm, ln_update_gate=ln_update_gate, ln_eps=ln_eps,
-                   reversible=reversible, gate_init=gate_init, eps_bias=eps_bias, dtype=dtype, param_dtype=param_dtype,
-                   rngs=rngs)
+def _rum(
+    nx,
+    nh,
+    *,
+    rngs,
+    dtype=None,
+    param_dtype=jnp.float32,
+    lam=0,
+    eta=None,
+    layer_norm=False,
+    ln_update_gate=True,
+    ln_eps=LN_EPS,
+    reversible=True,
+    gate_init="joint",
+    eps_bias=True,
+):
+    return RUMCell(
+        nx,
+        nh,
+        lam=lam,
+        eta=eta,
+        layer_norm=layer_norm,
+        ln_update_gate=ln_update_gate,
+        ln_eps=ln_eps,
+        reversible=reversible,
+        gate_init=gate_init,
+        eps_bias=eps_bias,
+        dtype=dtype,
+        param_dtype=param_dtype,
+        rngs=rngs,
+    )
 
 
-def _half_precision(cell: nnx.Module, param_dtype) -> nnx.Module:
+def _half_precision(cell: Any, param_dtype) -> Any:
     """A Flax cell built in float32 with its parameters cast to `param_dtype`: Flax's orthogonal recurrent
     initialiser runs QR in the parameter dtype, which has no bfloat16/float16 kernel on CPU."""
     if jnp.dtype(param_dtype) == jnp.dtype(jnp.float32):
@@ -52,7 +78,9 @@ def _lstm(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, forget_bias=1.0)
     """Flax's LSTMCell; `forget_bias` initialises the forget gate's bias (the authors' LSTM baselines: 1.0,
     as TF's BasicLSTMCell; Flax's own default and rumjax 0.1: 0)."""
     cell = nnx.LSTMCell(nx, nh, dtype=dtype, rngs=rngs)
-    cell.hf.bias[...] = cell.hf.bias[...] + forget_bias
+    bias = cell.hf.bias
+    assert bias is not None  # Flax's LSTMCell gates have biases
+    bias[...] = bias[...] + forget_bias
     return _half_precision(cell, param_dtype)
 
 
@@ -64,9 +92,25 @@ def _ln_lstm(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, form="joint",
     return LNLSTMCell(nx, nh, form=form, forget_bias=forget_bias, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
 
-def _fs_rnn(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, fast_cell="ln_lstm", slow_cell="rum", num_fast=2, slow_hidden=400,
-            slow_lam=0, slow_eta=None, slow_layer_norm=False, slow_ln_update_gate=True, slow_ln_eps=LN_EPS,
-            ln_lstm_form="joint", dropout=0.0):
+def _fs_rnn(
+    nx,
+    nh,
+    *,
+    rngs,
+    dtype=None,
+    param_dtype=jnp.float32,
+    fast_cell="ln_lstm",
+    slow_cell="rum",
+    num_fast=2,
+    slow_hidden=400,
+    slow_lam=0,
+    slow_eta=None,
+    slow_layer_norm=False,
+    slow_ln_update_gate=True,
+    slow_ln_eps=LN_EPS,
+    ln_lstm_form="joint",
+    dropout=0.0,
+):
     """FS-RNN-k: `num_fast` fast cells of `nh` units and one slow cell of `slow_hidden` units; `dropout` at
     the two inner sites (F_1 → S, S → F_2); `ln_lstm_form` is the form of its ln_lstm cells, fast or slow,
     and the ``slow_*`` options are a RUM slow cell's."""
@@ -75,13 +119,28 @@ def _fs_rnn(nx, nh, *, rngs, dtype=None, param_dtype=jnp.float32, fast_cell="ln_
             raise ValueError(f"fs_rnn: {role}={name!r} is not a registered cell; valid: {', '.join(sorted(CELLS))}.")
     slow_options = {}
     if slow_cell == "rum":
-        slow_options = dict(lam=slow_lam, eta=slow_eta, layer_norm=slow_layer_norm,
-                            ln_update_gate=slow_ln_update_gate, ln_eps=slow_ln_eps)
+        slow_options = dict(
+            lam=slow_lam,
+            eta=slow_eta,
+            layer_norm=slow_layer_norm,
+            ln_update_gate=slow_ln_update_gate,
+            ln_eps=slow_ln_eps,
+        )
     elif slow_cell == "ln_lstm":
         slow_options = dict(form=ln_lstm_form)
     fast_options = dict(form=ln_lstm_form) if fast_cell == "ln_lstm" else {}
-    fast = [make_cell(fast_cell, nx if i == 0 else (slow_hidden if i == 1 else 1), nh, rngs=rngs, dtype=dtype,
-                      param_dtype=param_dtype, **fast_options) for i in range(num_fast)]
+    fast = [
+        make_cell(
+            fast_cell,
+            nx if i == 0 else (slow_hidden if i == 1 else 1),
+            nh,
+            rngs=rngs,
+            dtype=dtype,
+            param_dtype=param_dtype,
+            **fast_options,
+        )
+        for i in range(num_fast)
+    ]
     slow = make_cell(slow_cell, nh, slow_hidden, rngs=rngs, dtype=dtype, param_dtype=param_dtype, **slow_options)
     return FSRNNCell(fast, slow, dropout=dropout)
 
@@ -111,8 +170,9 @@ def _options(factory: Callable) -> dict[str, Any]:
 CELL_OPTIONS: dict[str, dict[str, Any]] = {name: _options(factory) for name, factory in CELLS.items()}
 
 
-def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, dtype=None,
-              param_dtype=jnp.float32, **options):
+def make_cell(
+    name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, dtype=None, param_dtype=jnp.float32, **options
+):
     """Build the registered cell `name`; unknown names or options raise a ValueError listing the valid ones.
     `dtype` is the compute dtype (None: from inputs and parameters), `param_dtype` the parameters'."""
     if name not in CELLS:

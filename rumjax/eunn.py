@@ -143,8 +143,17 @@ class EUNNCell(nnx.RNNCellBase):
     Initialisation as the authors' code: θ ~ U(−π, π), U ~ U(−0.01, 0.01), b = 0.01.
     """
 
-    def __init__(self, in_features, hidden_features, *, capacity=2, fft=False, dtype=None,
-                 param_dtype=jnp.float32, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        in_features,
+        hidden_features,
+        *,
+        capacity=2,
+        fft=False,
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
         self.hidden_features = hidden_features
         self.dtype = dtype
         self.w = EUNN(hidden_features, capacity=capacity, fft=fft, param_dtype=param_dtype, rngs=rngs)

@@ -42,8 +42,19 @@ class FastWeightsCarry(NamedTuple):
 class FastWeightsCell(nnx.RNNCellBase):
     """FW-LN fast weights (module docstring); `ln_h0` is the layer norm of the preliminary state h^0."""
 
-    def __init__(self, in_features, hidden_features, *, decay=0.95, eta=0.5, inner_steps=1, ln_h0="shared",
-                 dtype=None, param_dtype=jnp.float32, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        in_features,
+        hidden_features,
+        *,
+        decay=0.95,
+        eta=0.5,
+        inner_steps=1,
+        ln_h0="shared",
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
         if ln_h0 not in LN_H0:
             raise ValueError(f"fast weights: ln_h0 must be one of {LN_H0}, got {ln_h0!r}.")
         if not 0.0 <= decay <= 1.0 or eta <= 0 or inner_steps < 1:
@@ -66,7 +77,7 @@ class FastWeightsCell(nnx.RNNCellBase):
     def __call__(self, carry: FastWeightsCarry, x):  # type: ignore[override]
         h_prev, a_prev = carry
         dtype = self.dtype or h_prev.dtype
-        z = (h_prev.astype(dtype) @ self.w[...].astype(dtype) + x.astype(dtype) @ self.c[...].astype(dtype))
+        z = h_prev.astype(dtype) @ self.w[...].astype(dtype) + x.astype(dtype) @ self.c[...].astype(dtype)
         z = z.astype(h_prev.dtype)
         z = z + jnp.broadcast_to(self.b[...], z.shape)
         h = jax.nn.relu(self._ln_h0(z))

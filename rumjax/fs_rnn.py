@@ -44,15 +44,21 @@ class FSRNNCarry(NamedTuple):
 class FSRNNCell(nnx.RNNCellBase):
     """FS-RNN-k over `fast_cells` (k >= 2) and `slow_cell`, with dropout `dropout` at the two inner sites."""
 
-    def __init__(self, fast_cells: Sequence[nnx.RNNCellBase], slow_cell: nnx.RNNCellBase, *, dropout: float = 0.0,
-                 deterministic: bool = False):
+    def __init__(
+        self,
+        fast_cells: Sequence[nnx.RNNCellBase],
+        slow_cell: nnx.RNNCellBase,
+        *,
+        dropout: float = 0.0,
+        deterministic: bool = False,
+    ):
         if len(fast_cells) < 2:
             raise ValueError(f"FS-RNN needs k >= 2 fast cells, got {len(fast_cells)}.")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"FS-RNN: dropout must be in [0, 1), got {dropout!r}.")
         self.fast = nnx.List(fast_cells)
         self.slow = slow_cell
-        self.hidden_features = fast_cells[0].hidden_features
+        self.hidden_features: int = getattr(fast_cells[0], "hidden_features")  # every zoo cell has it
         self.dropout = float(dropout)
         self.deterministic = deterministic
 
@@ -66,6 +72,7 @@ class FSRNNCell(nnx.RNNCellBase):
     def __call__(self, carry: FSRNNCarry, x):  # type: ignore[override]
         fast, slow, key = carry
         if self.dropout:
+            assert key is not None, "FS-RNN with dropout carries a random key (initialize_carry with rngs)"
             key, k_fast, k_slow = jax.random.split(key, 3)
         fast, y = self.fast[0](fast, x)
         slow, s = self.slow(slow, self._drop(k_fast, y) if self.dropout else y)

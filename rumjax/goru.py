@@ -33,8 +33,19 @@ UPDATE_BIAS_INITS = ("glorot", "zeros")
 class GORUCell(nnx.RNNCellBase):
     """GORU (module docstring): a GRU-like gate pair around an EUNN orthogonal U_o and modReLU."""
 
-    def __init__(self, in_features, hidden_features, *, capacity=2, fft=False, mod_bias_init: float = 2.0,
-                 update_bias_init: str = "glorot", dtype=None, param_dtype=jnp.float32, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        in_features,
+        hidden_features,
+        *,
+        capacity=2,
+        fft=False,
+        mod_bias_init: float = 2.0,
+        update_bias_init: str = "glorot",
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
         if update_bias_init not in UPDATE_BIAS_INITS:
             raise ValueError(f"goru: update_bias_init must be one of {UPDATE_BIAS_INITS}, got {update_bias_init!r}.")
         nx, nh = in_features, hidden_features

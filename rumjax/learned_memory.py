@@ -44,8 +44,9 @@ class LearnedMemoryCell(nnx.RNNCellBase):
     with key q^k, value v^k and scalar gates f^k, e^k learned from [x_t; h_{t−1}] (module docstring).
     """
 
-    def __init__(self, in_features, hidden_features, *, memories=2, dtype=None, param_dtype=jnp.float32,
-                 rngs: nnx.Rngs):
+    def __init__(
+        self, in_features, hidden_features, *, memories=2, dtype=None, param_dtype=jnp.float32, rngs: nnx.Rngs
+    ):
         if memories < 1:
             raise ValueError(f"learned_memory: memories must be >= 1, got {memories}.")
         n, k = hidden_features, memories
@@ -67,7 +68,7 @@ class LearnedMemoryCell(nnx.RNNCellBase):
         n, k = self.hidden_features, self.memories
         dtype = self.dtype or h_prev.dtype
         xh = jnp.concatenate([x.astype(dtype), h_prev.astype(dtype)], axis=-1)  # (b, d)
-        z = (h_prev.astype(dtype) @ self.w[...].astype(dtype) + x.astype(dtype) @ self.c[...].astype(dtype))
+        z = h_prev.astype(dtype) @ self.w[...].astype(dtype) + x.astype(dtype) @ self.c[...].astype(dtype)
         z = z.astype(h_prev.dtype)
         z = z + jnp.broadcast_to(self.b[...], z.shape)
         q = (xh @ self.q[...].astype(dtype)).astype(h_prev.dtype).reshape(*xh.shape[:-1], k, n)
@@ -84,8 +85,9 @@ class LearnedMemoryCell(nnx.RNNCellBase):
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
         batch = tuple(input_shape[:-1])
         n = self.hidden_features
-        return LearnedMemoryCarry(jnp.zeros((*batch, n), jnp.float32),
-                                  jnp.zeros((*batch, self.memories, n, n), jnp.float32))
+        return LearnedMemoryCarry(
+            jnp.zeros((*batch, n), jnp.float32), jnp.zeros((*batch, self.memories, n, n), jnp.float32)
+        )
 
     @property
     def num_feature_axes(self) -> int:

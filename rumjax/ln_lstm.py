@@ -35,8 +35,17 @@ FORMS = ("joint", "ba")
 class LNLSTMCell(nnx.RNNCellBase):
     """Layer-normalised LSTM (module docstring): ``form`` "joint" (FS-RNN code) or "ba" (Ba et al.)."""
 
-    def __init__(self, in_features, hidden_features, *, form: str = "joint", forget_bias: float = 1.0, dtype=None,
-                 param_dtype=jnp.float32, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        in_features,
+        hidden_features,
+        *,
+        form: str = "joint",
+        forget_bias: float = 1.0,
+        dtype=None,
+        param_dtype=jnp.float32,
+        rngs: nnx.Rngs,
+    ):
         if form not in FORMS:
             raise ValueError(f"ln_lstm: form must be one of {FORMS}, got {form!r}.")
         n = hidden_features
@@ -68,8 +77,9 @@ class LNLSTMCell(nnx.RNNCellBase):
         zx = (x.astype(dtype) @ self.w_x[...].astype(dtype)).astype(h.dtype).reshape(*x.shape[:-1], 4, n)
         zh = (h.astype(dtype) @ self.w_h[...].astype(dtype)).astype(h.dtype).reshape(*h.shape[:-1], 4, n)
         if self.form == "ba":
-            z = layer_norm(zh, self.gain_h[...], self.bias_h[...], EPS) + layer_norm(zx, self.gain_x[...],
-                                                                                     self.bias_x[...], EPS)
+            z = layer_norm(zh, self.gain_h[...], self.bias_h[...], EPS) + layer_norm(
+                zx, self.gain_x[...], self.bias_x[...], EPS
+            )
             z = z + jnp.broadcast_to(self.b[...], z.shape)
             forget_bias = 0.0  # trained inside b
         else:

@@ -37,11 +37,19 @@ def position_encoding(words: int, dim: int) -> jax.Array:
 class MemN2N(nnx.Module):
     """MemN2N with K hops, adjacent weight tying, position and temporal encoding (module docstring):
 
-        p = softmax_i(u^kᵀ m_i),  u^{k+1} = u^k + Σ_i p_i c_i,  logits = W u^{K+1}
+    p = softmax_i(u^kᵀ m_i),  u^{k+1} = u^k + Σ_i p_i c_i,  logits = W u^{K+1}
     """
 
-    def __init__(self, *, vocab_size: int, embed_dim: int = 20, hops: int = 3, memory_size: int = 50,
-                 linear_start_steps: int = 0, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        embed_dim: int = 20,
+        hops: int = 3,
+        memory_size: int = 50,
+        linear_start_steps: int = 0,
+        rngs: nnx.Rngs,
+    ):
         if hops < 1:
             raise ValueError(f"MemN2N: hops must be >= 1, got {hops}.")
         init = nnx.initializers.normal(0.1)

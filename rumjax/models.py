@@ -38,13 +38,22 @@ def _require_rng(module: nnx.Module, rng):
     """`rng`, or an error when a model that samples in training mode got none (one fixed key would reuse
     the same masks every step)."""
     if rng is None and draws_random_numbers(module):
-        raise ValueError(f"{type(module).__name__} samples dropout or zoneout masks in training mode: pass rng= "
-                         "(a fresh key per step), or call model.eval() to use their expectations.")
+        raise ValueError(
+            f"{type(module).__name__} samples dropout or zoneout masks in training mode: pass rng= "
+            "(a fresh key per step), or call model.eval() to use their expectations."
+        )
     return jax.random.key(0) if rng is None else rng
 
 
-def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array | None = None, unroll: int = 1,
-             remat: bool = False):
+def run_cell(
+    cell: nnx.RNNCellBase,
+    xs: jax.Array,
+    *,
+    carry=None,
+    rng: jax.Array | None = None,
+    unroll: int = 1,
+    remat: bool = False,
+):
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
 
     `rng` seeds the initial carry of stochastic cells (zoneout); a fixed key when None.
@@ -71,15 +80,26 @@ def run_cell(cell: nnx.RNNCellBase, xs: jax.Array, *, carry=None, rng: jax.Array
     return carry, jnp.swapaxes(ys, 0, 1)
 
 
-def build_cell(cell: str, in_features: int, hidden: int, *, cell_options: dict | None = None, num_layers: int = 1,
-               zoneout_cell: float = 0.0, zoneout_hidden: float = 0.0, dtype=None, rngs: nnx.Rngs):
+def build_cell(
+    cell: str,
+    in_features: int,
+    hidden: int,
+    *,
+    cell_options: dict | None = None,
+    num_layers: int = 1,
+    zoneout_cell: float = 0.0,
+    zoneout_hidden: float = 0.0,
+    dtype=None,
+    rngs: nnx.Rngs,
+):
     """A registered cell, stacked `num_layers` deep, each layer wrapped in zoneout when a rate is > 0."""
     if num_layers < 1:
         raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
     cells = []
     for layer in range(num_layers):
-        c = make_cell(cell, in_features if layer == 0 else hidden, hidden, rngs=rngs, dtype=dtype,
-                      **(cell_options or {}))
+        c = make_cell(
+            cell, in_features if layer == 0 else hidden, hidden, rngs=rngs, dtype=dtype, **(cell_options or {})
+        )
         if zoneout_cell or zoneout_hidden:
             zone = lambda inner: ZoneoutCell(inner, cell_rate=zoneout_cell, hidden_rate=zoneout_hidden)  # noqa: E731
             if isinstance(c, FSRNNCell):  # zoneout acts on each fast and slow cell, as in the FS-RNN code
@@ -131,8 +151,17 @@ class SequenceClassifier(nnx.Module):
         self.remat = remat
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim else None
         self.embed_last = nnx.Embed(vocab_size, embed_dim, rngs=rngs) if embed_dim and separate_last_embed else None
-        self.cell = build_cell(cell, embed_dim or vocab_size, hidden, cell_options=cell_options, num_layers=num_layers,
-                               zoneout_cell=zoneout_cell, zoneout_hidden=zoneout_hidden, dtype=dtype, rngs=rngs)
+        self.cell = build_cell(
+            cell,
+            embed_dim or vocab_size,
+            hidden,
+            cell_options=cell_options,
+            num_layers=num_layers,
+            zoneout_cell=zoneout_cell,
+            zoneout_hidden=zoneout_hidden,
+            dtype=dtype,
+            rngs=rngs,
+        )
         self.hidden_layer = nnx.Linear(hidden, readout_hidden, rngs=rngs) if readout_hidden else None
         self.head = nnx.Linear(readout_hidden or hidden, num_classes, rngs=rngs)
 
@@ -173,14 +202,37 @@ class LanguageModel(nnx.Module):
     recurrent one, wraps the cell (``zoneout_cell``, ``zoneout_hidden``).
     """
 
-    def __init__(self, *, vocab_size: int, cell: str, hidden: int, embed_dim: int, cell_options: dict | None = None,
-                 num_layers: int = 1, zoneout_cell: float = 0.0, zoneout_hidden: float = 0.0, dropout: float = 0.0,
-                 dtype=None, unroll: int = 1, remat: bool = False, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        cell: str,
+        hidden: int,
+        embed_dim: int,
+        cell_options: dict | None = None,
+        num_layers: int = 1,
+        zoneout_cell: float = 0.0,
+        zoneout_hidden: float = 0.0,
+        dropout: float = 0.0,
+        dtype=None,
+        unroll: int = 1,
+        remat: bool = False,
+        rngs: nnx.Rngs,
+    ):
         if embed_dim < 1:
             raise ValueError(f"LanguageModel needs embed_dim >= 1, got {embed_dim}.")
         self.embed = nnx.Embed(vocab_size, embed_dim, embedding_init=nnx.initializers.orthogonal(), rngs=rngs)
-        self.cell = build_cell(cell, embed_dim, hidden, cell_options=cell_options, num_layers=num_layers,
-                               zoneout_cell=zoneout_cell, zoneout_hidden=zoneout_hidden, dtype=dtype, rngs=rngs)
+        self.cell = build_cell(
+            cell,
+            embed_dim,
+            hidden,
+            cell_options=cell_options,
+            num_layers=num_layers,
+            zoneout_cell=zoneout_cell,
+            zoneout_hidden=zoneout_hidden,
+            dtype=dtype,
+            rngs=rngs,
+        )
         self.dropout = nnx.Dropout(dropout)
         self.head = nnx.Linear(hidden, vocab_size, rngs=rngs)
         self.embed_dim, self.unroll, self.remat = embed_dim, unroll, remat

@@ -56,7 +56,7 @@ def address(params: jax.Array, memory: jax.Array, w_prev: jax.Array) -> jax.Arra
     w_c = jax.nn.softmax(beta[..., None] * cos, axis=-1)
     w_g = g[..., None] * w_c + (1.0 - g[..., None]) * w_prev
     # shift by −1, 0, +1: w̃(i) = Σ_j w_g(j) s(i − j)
-    w_s = (s[..., 0:1] * jnp.roll(w_g, -1, axis=-1) + s[..., 1:2] * w_g + s[..., 2:3] * jnp.roll(w_g, 1, axis=-1))
+    w_s = s[..., 0:1] * jnp.roll(w_g, -1, axis=-1) + s[..., 1:2] * w_g + s[..., 2:3] * jnp.roll(w_g, 1, axis=-1)
     w_pow = jnp.power(w_s + eps, gamma[..., None])
     return w_pow / jnp.sum(w_pow, axis=-1, keepdims=True)
 
@@ -64,22 +64,22 @@ def address(params: jax.Array, memory: jax.Array, w_prev: jax.Array) -> jax.Arra
 class NTMCell(nnx.RNNCellBase):
     """NTM with an LSTM controller on [x_t; r_{t−1}], one read and one write head (module docstring):
 
-        w_t = address(head_t, M_{t−1}, w_{t−1});  M_t(i) = M_{t−1}(i) ⊙ (1 − w(i) e) + w(i) a;
-        r_t = Σ_i w(i) M_t(i);  y_t = W_o [h_t; r_t]
+    w_t = address(head_t, M_{t−1}, w_{t−1});  M_t(i) = M_{t−1}(i) ⊙ (1 − w(i) e) + w(i) a;
+    r_t = Σ_i w(i) M_t(i);  y_t = W_o [h_t; r_t]
     """
 
-    def __init__(self, in_features, hidden_features, *, slots=64, width=20, dtype=None, param_dtype=jnp.float32,
-                 rngs: nnx.Rngs):
+    def __init__(
+        self, in_features, hidden_features, *, slots=64, width=20, dtype=None, param_dtype=jnp.float32, rngs: nnx.Rngs
+    ):
         self.hidden_features = hidden_features
         self.slots, self.width = slots, width
         head = width + 2 + SHIFTS + 1
-        self.controller = nnx.LSTMCell(in_features + width, hidden_features, dtype=dtype, param_dtype=param_dtype,
-                                       rngs=rngs)
+        self.controller = nnx.LSTMCell(
+            in_features + width, hidden_features, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+        )
         self.read_head = nnx.Linear(hidden_features, head, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
-        self.write_head = nnx.Linear(hidden_features, head + 2 * width, dtype=dtype, param_dtype=param_dtype,
-                                     rngs=rngs)
-        self.out = nnx.Linear(hidden_features + width, hidden_features, dtype=dtype, param_dtype=param_dtype,
-                              rngs=rngs)
+        self.write_head = nnx.Linear(hidden_features, head + 2 * width, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+        self.out = nnx.Linear(hidden_features + width, hidden_features, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
     def __call__(self, carry: NTMCarry, x):  # type: ignore[override]
         controller, memory, read_w, write_w, read = carry
@@ -90,7 +90,9 @@ class NTMCell(nnx.RNNCellBase):
         write_w = address(wp[..., :head], memory, write_w)
         erase = jax.nn.sigmoid(wp[..., head : head + self.width])
         add = jnp.tanh(wp[..., head + self.width :])
-        memory = memory * (1.0 - write_w[..., :, None] * erase[..., None, :]) + write_w[..., :, None] * add[..., None, :]
+        memory = (
+            memory * (1.0 - write_w[..., :, None] * erase[..., None, :]) + write_w[..., :, None] * add[..., None, :]
+        )
         read_w = address(self.read_head(h).astype(memory.dtype), memory, read_w)
         read = jnp.einsum("...n,...nw->...w", read_w, memory)
         y = self.out(jnp.concatenate([h, read], axis=-1)).astype(memory.dtype)
@@ -98,6 +100,7 @@ class NTMCell(nnx.RNNCellBase):
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
         batch = tuple(input_shape[:-1])
+
         def zeros():  # a new buffer for every leaf: carries get donated
             return jnp.zeros((*batch, self.hidden_features), jnp.float32)
 

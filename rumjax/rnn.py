@@ -61,9 +61,16 @@ class RNN(nnx.RNN):
         rngs: nnx.Rngs | nnx.RngStream | None = None,
     ):
         if not hasattr(self.cell, "sequence") or self.cell.num_feature_axes != 1:
-            return super().__call__(inputs, initial_carry=initial_carry, seq_lengths=seq_lengths,
-                                    return_carry=return_carry, time_major=time_major, reverse=reverse,
-                                    keep_order=keep_order, rngs=rngs)
+            return super().__call__(
+                inputs,
+                initial_carry=initial_carry,
+                seq_lengths=seq_lengths,
+                return_carry=return_carry,
+                time_major=time_major,
+                reverse=reverse,
+                keep_order=keep_order,
+                rngs=rngs,
+            )
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
         reverse = self.reverse if reverse is None else reverse
@@ -78,15 +85,16 @@ class RNN(nnx.RNN):
                 rngs = self.rngs
             if isinstance(rngs, nnx.Rngs):
                 rngs = rngs.carry.fork()
-            initial_carry = self.cell.initialize_carry(inputs.shape[:time_axis] + inputs.shape[time_axis + 1:], rngs)
+            initial_carry = self.cell.initialize_carry(inputs.shape[:time_axis] + inputs.shape[time_axis + 1 :], rngs)
         xs = jnp.moveaxis(inputs, 0, -2) if time_major else inputs  # (*b, t, x)
         size = math.prod(batch)
-        flat = lambda a: a.reshape(size, *a.shape[len(batch):])  # noqa: E731  (*b, ...) -> (b, ...)
+        flat = lambda a: a.reshape(size, *a.shape[len(batch) :])  # noqa: E731  (*b, ...) -> (b, ...)
         lengths = None
         if seq_lengths is not None and return_carry:
             lengths = jnp.reshape(jnp.asarray(seq_lengths), (size,))
-        carry, hs = self.cell.sequence(jax.tree.map(flat, initial_carry), flat(xs), unroll=self.unroll,
-                                       seq_lengths=lengths)  # (b, t, n)
+        carry, hs = self.cell.sequence(
+            jax.tree.map(flat, initial_carry), flat(xs), unroll=self.unroll, seq_lengths=lengths
+        )  # (b, t, n)
         carry = jax.tree.map(lambda a: a.reshape(*batch, *a.shape[1:]), carry)
         outputs = hs.reshape(*batch, *hs.shape[1:])
         if time_major:

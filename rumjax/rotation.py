@@ -269,8 +269,12 @@ def _memory_update_bwd(res, cotangents):
     d_left_v = g_left[..., 1] + v_h[..., None] * g_y
     d_p = (cos[..., None] - 1.0) * d_left_a - d_left_v  # cotangent of M â
     d_q = d_left_a - inv[..., None] * d_left_v  # cotangent of M v
-    d_m = (g_m + d_p[..., :, None] * a_hat[..., None, :] + d_q[..., :, None] * v[..., None, :]
-           + g_y[..., :, None] * h[..., None, :])
+    d_m = (
+        g_m
+        + d_p[..., :, None] * a_hat[..., None, :]
+        + d_q[..., :, None] * v[..., None, :]
+        + g_y[..., :, None] * h[..., None, :]
+    )
     gt = _matvecs_t(g_m, jnp.stack([left_a, left_v], axis=-1))  # (..., n, 2): Gᵀ l_a, Gᵀ l_v
     mt = _matvecs_t(m, jnp.stack([d_p, d_q, g_y], axis=-1))  # (..., n, 3): Mᵀ dP, Mᵀ dQ, Mᵀ g
     g_la, g_lv = jnp.sum(g_y * left_a, axis=-1), jnp.sum(g_y * left_v, axis=-1)  # cotangents of α, β

@@ -27,14 +27,42 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rumjax.rum_core import (LN_EPS, Activation, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, check_lam_eta,
-                             memory_target, rum_initial_carry, rum_inputs, rum_output, rum_recurrence, rum_step,
-                             time_normalise, update_gate)
+from rumjax.rum_core import (
+    LN_EPS,
+    Activation,
+    RUMCarry,
+    RUMInputs,
+    RUMLayerNorm,
+    RUMParams,
+    check_lam_eta,
+    memory_target,
+    rum_initial_carry,
+    rum_inputs,
+    rum_output,
+    rum_recurrence,
+    rum_step,
+    time_normalise,
+    update_gate,
+)
 from rumjax.rum_sequence import carry_at_lengths, cpu_batch_chunk, rum_sequence
 
-__all__ = ["RUMParams", "RUMCarry", "RUMLayerNorm", "RUMInputs", "rum_inputs", "rum_recurrence", "rum_step",
-           "rum_initial_carry", "joint_orthogonal", "RUMCell", "LN_EPS", "memory_target", "update_gate",
-           "time_normalise", "rum_output"]
+__all__ = [
+    "RUMParams",
+    "RUMCarry",
+    "RUMLayerNorm",
+    "RUMInputs",
+    "rum_inputs",
+    "rum_recurrence",
+    "rum_step",
+    "rum_initial_carry",
+    "joint_orthogonal",
+    "RUMCell",
+    "LN_EPS",
+    "memory_target",
+    "update_gate",
+    "time_normalise",
+    "rum_output",
+]
 
 
 GATE_INITS = ("joint", "separate")
@@ -49,7 +77,6 @@ def joint_orthogonal(key: jax.Array, rows: int, cols: int, dtype=jnp.float32) ->
     half = cols // 2
     ortho = nnx.initializers.orthogonal()
     return jnp.concatenate([ortho(k1, (rows, half), dtype), ortho(k2, (rows, cols - half), dtype)], axis=1)
-
 
 
 class RUMCell(nnx.RNNCellBase):
@@ -140,12 +167,16 @@ class RUMCell(nnx.RNNCellBase):
         if gate_init not in GATE_INITS:
             raise ValueError(f"RUM: gate_init must be one of {GATE_INITS}, got {gate_init!r}.")
         if gate_init == "joint" and (kernel_init is not None or recurrent_kernel_init is not None):
-            raise ValueError("RUM: gate_init='joint' draws each [W_x·; W_h·] kernel of τ and u as one orthogonal "
-                             "matrix and has no use for kernel_init / recurrent_kernel_init; pass "
-                             "gate_init='separate' to draw W_x· from kernel_init and W_h· from recurrent_kernel_init "
-                             "(for sharding annotations, kernel_metadata / recurrent_kernel_metadata apply to both).")
+            raise ValueError(
+                "RUM: gate_init='joint' draws each [W_x·; W_h·] kernel of τ and u as one orthogonal "
+                "matrix and has no use for kernel_init / recurrent_kernel_init; pass "
+                "gate_init='separate' to draw W_x· from kernel_init and W_h· from recurrent_kernel_init "
+                "(for sharding annotations, kernel_metadata / recurrent_kernel_metadata apply to both)."
+            )
         kernel_init = nnx.initializers.orthogonal() if kernel_init is None else kernel_init
-        recurrent_kernel_init = nnx.initializers.orthogonal() if recurrent_kernel_init is None else recurrent_kernel_init
+        recurrent_kernel_init = (
+            nnx.initializers.orthogonal() if recurrent_kernel_init is None else recurrent_kernel_init
+        )
         self.carry_init = carry_init
         if not (isinstance(ln_eps, (int, float)) and ln_eps > 0):
             raise ValueError(f"RUM: ln_eps must be a positive number, got {ln_eps!r}.")
@@ -194,8 +225,9 @@ class RUMCell(nnx.RNNCellBase):
         if not self.layer_norm:
             return None
         gain_u, bias_u = (self.ln_gain_u[...], self.ln_bias_u[...]) if self.ln_update_gate else (None, None)
-        return RUMLayerNorm(self.ln_gain_tau[...], self.ln_bias_tau[...], self.ln_gain_c[...], self.ln_bias_c[...],
-                            gain_u, bias_u)
+        return RUMLayerNorm(
+            self.ln_gain_tau[...], self.ln_bias_tau[...], self.ln_gain_c[...], self.ln_bias_c[...], gain_u, bias_u
+        )
 
     @property
     def carry_dtype(self):
@@ -203,12 +235,26 @@ class RUMCell(nnx.RNNCellBase):
 
     def __call__(self, carry: RUMCarry, inputs: jax.Array) -> tuple[RUMCarry, jax.Array]:  # type: ignore[override]
         return rum_step(
-            self.params, carry, inputs, lam=self.lam, eta=self.eta, activation=self.activation, dtype=self.dtype,
-            layer_norm=self.ln_params, ln_eps=self.ln_eps,
+            self.params,
+            carry,
+            inputs,
+            lam=self.lam,
+            eta=self.eta,
+            activation=self.activation,
+            dtype=self.dtype,
+            layer_norm=self.ln_params,
+            ln_eps=self.ln_eps,
         )
 
-    def sequence(self, carry: RUMCarry, xs: jax.Array, *, unroll: int = 1, remat: bool = False,
-                 seq_lengths: jax.Array | None = None) -> tuple[RUMCarry, jax.Array]:
+    def sequence(
+        self,
+        carry: RUMCarry,
+        xs: jax.Array,
+        *,
+        unroll: int = 1,
+        remat: bool = False,
+        seq_lengths: jax.Array | None = None,
+    ) -> tuple[RUMCarry, jax.Array]:
         """The cell over xs (b, t, x) at once: equal to scanning `__call__`; the input projections are
         hoisted out of the loop per `hoist_inputs`, and λ = 1 backpropagates reversibly when
         `reversible`; `remat` recomputes each step in the backward pass instead of storing it.
@@ -217,13 +263,34 @@ class RUMCell(nnx.RNNCellBase):
         cpu = jax.default_backend() == "cpu"
         hoist = self.hoist_inputs if self.hoist_inputs is not None else not cpu
         chunk = cpu_batch_chunk(xs.shape[0], self.hidden_features) if cpu and xs.ndim == 3 else None
-        final, hs = rum_sequence(self.params, carry, xs, lam=self.lam, eta=self.eta, activation=self.activation,
-                                 dtype=self.dtype, layer_norm=self.ln_params, ln_eps=self.ln_eps,
-                                 reversible=self.reversible, unroll=unroll,
-                                 remat=remat, hoist_inputs=hoist, batch_chunk=chunk)
+        final, hs = rum_sequence(
+            self.params,
+            carry,
+            xs,
+            lam=self.lam,
+            eta=self.eta,
+            activation=self.activation,
+            dtype=self.dtype,
+            layer_norm=self.ln_params,
+            ln_eps=self.ln_eps,
+            reversible=self.reversible,
+            unroll=unroll,
+            remat=remat,
+            hoist_inputs=hoist,
+            batch_chunk=chunk,
+        )
         if seq_lengths is not None:
-            final = carry_at_lengths(self.params, carry, xs, hs, seq_lengths, lam=self.lam, dtype=self.dtype,
-                                     layer_norm=self.ln_params, ln_eps=self.ln_eps)
+            final = carry_at_lengths(
+                self.params,
+                carry,
+                xs,
+                hs,
+                seq_lengths,
+                lam=self.lam,
+                dtype=self.dtype,
+                layer_norm=self.ln_params,
+                ln_eps=self.ln_eps,
+            )
         return final, hs
 
     def initialize_carry(self, input_shape: tuple[int, ...], rngs=None, carry_init=None) -> RUMCarry:  # type: ignore[override]
@@ -237,8 +304,10 @@ class RUMCell(nnx.RNNCellBase):
         if carry_init is None:
             return carry
         if rngs is None:
-            raise ValueError("RUMCell.initialize_carry: carry_init draws h_0 at random and needs rngs "
-                             "(an nnx.Rngs with a 'carry' stream, or a stream).")
+            raise ValueError(
+                "RUMCell.initialize_carry: carry_init draws h_0 at random and needs rngs "
+                "(an nnx.Rngs with a 'carry' stream, or a stream)."
+            )
         key = rngs.carry() if isinstance(rngs, nnx.Rngs) else rngs()
         h0 = carry_init(key, carry.h.shape, self.carry_dtype)
         return carry._replace(h=h0.astype(self.carry_dtype))

@@ -28,9 +28,22 @@ import jax.numpy as jnp
 from rumjax import rotation
 from rumjax.layer_norm import layer_norm as ln
 
-__all__ = ["RUMParams", "RUMCarry", "RUMLayerNorm", "RUMInputs", "LN_EPS", "check_lam_eta", "rum_inputs",
-           "memory_target", "update_gate", "time_normalise", "rum_recurrence", "rum_output", "rum_step",
-           "rum_initial_carry"]
+__all__ = [
+    "RUMParams",
+    "RUMCarry",
+    "RUMLayerNorm",
+    "RUMInputs",
+    "LN_EPS",
+    "check_lam_eta",
+    "rum_inputs",
+    "memory_target",
+    "update_gate",
+    "time_normalise",
+    "rum_recurrence",
+    "rum_output",
+    "rum_step",
+    "rum_initial_carry",
+]
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -106,8 +119,14 @@ def rum_inputs(params: RUMParams, x: jax.Array, *, dtype=None) -> RUMInputs:
     )
 
 
-def memory_target(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype=None,
-                  layer_norm: RUMLayerNorm | None = None, ln_eps: float = LN_EPS) -> jax.Array:
+def memory_target(
+    params: RUMParams,
+    h_prev: jax.Array,
+    inputs: RUMInputs,
+    dtype=None,
+    layer_norm: RUMLayerNorm | None = None,
+    ln_eps: float = LN_EPS,
+) -> jax.Array:
     """τ_t = W_xτ x_t + W_hτ h_{t−1} + b_τ (then LN(τ) with `layer_norm`), in the dtype of h."""
     dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
     tau = (inputs.x_tau + h_prev.astype(dtype) @ params.w_h_tau.astype(dtype)).astype(h_prev.dtype)  # (b, n)
@@ -116,13 +135,19 @@ def memory_target(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype
     return tau
 
 
-def update_gate(params: RUMParams, h_prev: jax.Array, inputs: RUMInputs, dtype=None,
-                layer_norm: RUMLayerNorm | None = None, ln_eps: float = LN_EPS) -> jax.Array:
+def update_gate(
+    params: RUMParams,
+    h_prev: jax.Array,
+    inputs: RUMInputs,
+    dtype=None,
+    layer_norm: RUMLayerNorm | None = None,
+    ln_eps: float = LN_EPS,
+) -> jax.Array:
     """u_t = σ(W_xu x_t + W_hu h_{t−1} + b_u), then LN(u_t) when `layer_norm` has gain_u (the authors'
     code normalises the gate after its sigmoid, so u may leave (0, 1)); in the dtype of h."""
     dtype = dtype or jnp.result_type(h_prev, params.w_h_u)
     u = jax.nn.sigmoid((inputs.x_u + h_prev.astype(dtype) @ params.w_h_u.astype(dtype)).astype(h_prev.dtype))
-    if layer_norm is not None and layer_norm.gain_u is not None:
+    if layer_norm is not None and layer_norm.gain_u is not None and layer_norm.bias_u is not None:
         u = ln(u, layer_norm.gain_u, layer_norm.bias_u, ln_eps)
     return u
 
@@ -214,8 +239,15 @@ def rum_step(
     True
     """
     return rum_recurrence(
-        params, carry, rum_inputs(params, x, dtype=dtype), lam=lam, eta=eta, activation=activation, dtype=dtype,
-        layer_norm=layer_norm, ln_eps=ln_eps,
+        params,
+        carry,
+        rum_inputs(params, x, dtype=dtype),
+        lam=lam,
+        eta=eta,
+        activation=activation,
+        dtype=dtype,
+        layer_norm=layer_norm,
+        ln_eps=ln_eps,
     )
 
 

@@ -29,8 +29,18 @@ import jax
 import jax.numpy as jnp
 
 from rumjax import rotation
-from rumjax.rum_core import (LN_EPS, RUMCarry, RUMInputs, RUMLayerNorm, RUMParams, memory_target, rum_inputs, rum_output,
-                        rum_recurrence, update_gate)
+from rumjax.rum_core import (
+    LN_EPS,
+    RUMCarry,
+    RUMInputs,
+    RUMLayerNorm,
+    RUMParams,
+    memory_target,
+    rum_inputs,
+    rum_output,
+    rum_recurrence,
+    update_gate,
+)
 
 __all__ = ["rum_sequence", "carry_at_lengths"]
 
@@ -41,8 +51,17 @@ def _scan(params, carry, xs_or_inputs, lam, eta, activation, dtype, layer_norm, 
 
     def body(carry, x):
         inp = x if hoisted else rum_inputs(params, x, dtype=dtype)
-        return rum_recurrence(params, carry, inp, lam=lam, eta=eta, activation=activation, dtype=dtype,
-                              layer_norm=layer_norm, ln_eps=ln_eps)
+        return rum_recurrence(
+            params,
+            carry,
+            inp,
+            lam=lam,
+            eta=eta,
+            activation=activation,
+            dtype=dtype,
+            layer_norm=layer_norm,
+            ln_eps=ln_eps,
+        )
 
     return jax.lax.scan(jax.checkpoint(body) if remat else body, carry, xs_or_inputs, unroll=unroll)
 
@@ -79,9 +98,22 @@ def rum_sequence(
         if b % batch_chunk:
             raise ValueError(f"rum_sequence: batch_chunk={batch_chunk} must divide the batch of {b}.")
         split = lambda a: a.reshape(b // batch_chunk, batch_chunk, *a.shape[1:])  # noqa: E731
-        run = lambda args: rum_sequence(params, args[0], args[1], lam=1, eta=eta, activation=activation,  # noqa
-                                        dtype=dtype, layer_norm=layer_norm, ln_eps=ln_eps, reversible=True,
-                                        unroll=unroll)
+
+        def run(args):
+            return rum_sequence(
+                params,
+                args[0],
+                args[1],
+                lam=1,
+                eta=eta,
+                activation=activation,
+                dtype=dtype,
+                layer_norm=layer_norm,
+                ln_eps=ln_eps,
+                reversible=True,
+                unroll=unroll,
+            )
+
         carry, hs = jax.lax.map(run, (jax.tree.map(split, carry), split(xs)))
         return jax.tree.map(lambda a: a.reshape(b, *a.shape[2:]), carry), hs.reshape(b, *hs.shape[2:])
     xs = jnp.swapaxes(xs, 0, 1)  # (t, b, x)
@@ -89,14 +121,23 @@ def rum_sequence(
         inputs = rum_inputs(params, xs, dtype=dtype)  # (t, b, n) each, one matmul per term
         carry, hs = _reversible(params, carry, inputs, eta, activation, dtype, layer_norm, ln_eps, unroll)
     else:
-        inputs = rum_inputs(params, xs, dtype=dtype) if hoist_inputs else xs
-        carry, hs = _scan(params, carry, inputs, lam, eta, activation, dtype, layer_norm, ln_eps, unroll, remat)
+        steps: RUMInputs | jax.Array = rum_inputs(params, xs, dtype=dtype) if hoist_inputs else xs
+        carry, hs = _scan(params, carry, steps, lam, eta, activation, dtype, layer_norm, ln_eps, unroll, remat)
     return carry, jnp.swapaxes(hs, 0, 1)
 
 
-def carry_at_lengths(params: RUMParams, carry: RUMCarry, xs: jax.Array, hs: jax.Array, seq_lengths: jax.Array, *,
-                     lam: int = 0, dtype=None, layer_norm: RUMLayerNorm | None = None,
-                     ln_eps: float = LN_EPS) -> RUMCarry:
+def carry_at_lengths(
+    params: RUMParams,
+    carry: RUMCarry,
+    xs: jax.Array,
+    hs: jax.Array,
+    seq_lengths: jax.Array,
+    *,
+    lam: int = 0,
+    dtype=None,
+    layer_norm: RUMLayerNorm | None = None,
+    ln_eps: float = LN_EPS,
+) -> RUMCarry:
     """The carry after step L_i of each sequence i, given the run's outputs hs (b, t, n) from `carry` over
     xs (b, t, x) and the lengths L (b,) (1 ≤ L_i ≤ t; what `nnx.RNN` returns with ``seq_lengths``).
 
@@ -161,8 +202,7 @@ def _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, 
         mq = _cols(m_t, jnp.stack([a_hat, v, h], axis=1))  # R_{t−1}·[â, v, h]
         left_a = (cos[:, None] - 1.0) * mq[:, 0] + mq[:, 1]
         left_v = -mq[:, 0] - inv[:, None] * mq[:, 1]
-        y = (mq[:, 2] + left_a * jnp.sum(a_hat * h, -1, keepdims=True)
-             + left_v * jnp.sum(v * h, -1, keepdims=True))
+        y = mq[:, 2] + left_a * jnp.sum(a_hat * h, -1, keepdims=True) + left_v * jnp.sum(v * h, -1, keepdims=True)
         m_t = _rank_update(m_t, jnp.stack([a_hat, v], axis=1), jnp.stack([left_a, left_v], axis=1))
         h = rum_output(y, u, eps, h, layer_norm, eta, activation, ln_eps)
         return (h, m_t), h
@@ -267,8 +307,9 @@ def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangent
     zeros_ln = None if layer_norm is None else jax.tree.map(jnp.zeros_like, layer_norm)
     g_memory = jnp.zeros_like(memory_last) if g_final.memory is None else g_final.memory
     init = (memory_last, memory_last_t, g_memory, jnp.swapaxes(g_memory, -1, -2), g_final.h, zeros, zeros_ln)
-    (_, _, g_m0, _, g_h0, g_params, g_ln), g_inputs = jax.lax.scan(body, init, (inputs, h_prev, g_hs),
-                                                                   reverse=True, unroll=unroll)
+    (_, _, g_m0, _, g_h0, g_params, g_ln), g_inputs = jax.lax.scan(
+        body, init, (inputs, h_prev, g_hs), reverse=True, unroll=unroll
+    )
     return g_params, RUMCarry(g_h0, g_m0), g_inputs, g_ln
 
 

@@ -16,7 +16,7 @@ class StackedCell(nnx.RNNCellBase):
         if not cells:
             raise ValueError("StackedCell needs at least one cell.")
         self.cells = nnx.List(cells)
-        self.hidden_features = cells[-1].hidden_features
+        self.hidden_features: int = getattr(cells[-1], "hidden_features")  # every zoo cell has it
 
     def __call__(self, carry, x):  # type: ignore[override]
         new = []
@@ -29,7 +29,7 @@ class StackedCell(nnx.RNNCellBase):
         batch = tuple(input_shape[:-1])
         carries = [self.cells[0].initialize_carry(input_shape, rngs)]
         for prev, cell in zip(self.cells[:-1], self.cells[1:]):
-            carries.append(cell.initialize_carry((*batch, prev.hidden_features), rngs))
+            carries.append(cell.initialize_carry((*batch, getattr(prev, "hidden_features")), rngs))
         return tuple(carries)
 
     @property

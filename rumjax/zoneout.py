@@ -46,11 +46,14 @@ def hidden_state(carry):
 def _rates(carry, cell_rate: float, hidden_rate: float):
     """A pytree of rates, one per carry leaf, by the rules in the module docstring."""
     if hasattr(carry, "_fields"):
-        return type(carry)(*(
-            None if getattr(carry, f) is None else jax.tree.map(lambda _: hidden_rate if f == "h" else 0.0,
-                                                                  getattr(carry, f))
-            for f in carry._fields
-        ))
+        return type(carry)(
+            *(
+                None
+                if getattr(carry, f) is None
+                else jax.tree.map(lambda _: hidden_rate if f == "h" else 0.0, getattr(carry, f))
+                for f in carry._fields
+            )
+        )
     if isinstance(carry, tuple):
         return (cell_rate, hidden_rate)
     return hidden_rate
@@ -60,8 +63,9 @@ class ZoneoutCell(nnx.RNNCellBase):
     """Zoneout around any cell: s_t = d ⊙ s_{t−1} + (1 − d) ⊙ s̃_t, d ~ Bernoulli(rate) per unit and step;
     in eval mode d is its expectation (module docstring for the rates of each carry)."""
 
-    def __init__(self, cell: nnx.RNNCellBase, *, cell_rate: float = 0.0, hidden_rate: float = 0.0,
-                 deterministic: bool = False):
+    def __init__(
+        self, cell: nnx.RNNCellBase, *, cell_rate: float = 0.0, hidden_rate: float = 0.0, deterministic: bool = False
+    ):
         for name, rate in (("cell_rate", cell_rate), ("hidden_rate", hidden_rate)):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"zoneout: {name} must be in [0, 1), got {rate}.")
@@ -74,8 +78,8 @@ class ZoneoutCell(nnx.RNNCellBase):
         new, _ = self.cell(old, x)
         rates = _rates(old, self.cell_rate, self.hidden_rate)
         leaves_old, treedef = jax.tree.flatten(old)
-        leaves_new = treedef.flatten_up_to(new)
-        leaves_rate = treedef.flatten_up_to(rates)
+        leaves_new, leaves_rate = jax.tree.leaves(new), jax.tree.leaves(rates)  # the same structure as `old`
+        assert len(leaves_new) == len(leaves_rate) == len(leaves_old)
         key, sub = jax.random.split(key)
         keys = jax.random.split(sub, len(leaves_old))
         mixed = []
@@ -86,7 +90,7 @@ class ZoneoutCell(nnx.RNNCellBase):
                 mixed.append(z * o + (1.0 - z) * n)
             else:
                 mixed.append(jnp.where(jax.random.bernoulli(k, z, n.shape), o, n))
-        zoned = treedef.unflatten(mixed)
+        zoned = jax.tree.unflatten(treedef, mixed)
         return ZoneoutCarry(zoned, key), hidden_state(zoned)
 
     def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
@@ -104,4 +108,4 @@ class ZoneoutCell(nnx.RNNCellBase):
 
     @property
     def hidden_features(self) -> int:
-        return self.cell.hidden_features
+        return getattr(self.cell, "hidden_features")  # every cell of the zoo has it; RNNCellBase does not declare it

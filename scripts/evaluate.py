@@ -27,8 +27,15 @@ def evaluate(workdir: str, split: str = "test", batch_size: int = 1) -> dict:
     graphdef, params = nnx.split(model, nnx.Param)
     sums = jax.device_get(train.stream_metrics(graphdef, task, params, split, batch_size))
     metrics = {k: float(v) for k, v in means(sums).items()}
-    return {"workdir": workdir, "split": split, "batch_size": batch_size, "checkpoint": which,
-            "loss": metrics["loss"], "bpc": metrics["loss"] / math.log(2), "characters": float(sums["count"])}
+    return {
+        "workdir": workdir,
+        "split": split,
+        "batch_size": batch_size,
+        "checkpoint": which,
+        "loss": metrics["loss"],
+        "bpc": metrics["loss"] / math.log(2),
+        "characters": float(sums["count"]),
+    }
 
 
 def main() -> None:

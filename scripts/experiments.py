@@ -43,14 +43,24 @@ EXPERIMENTS: dict[str, Experiment] = {
     "copy_cpu_rum_eta1": Experiment("copying_cpu", "RUM 64, λ=0, η=1.0", "configs/copying.py:cpu,rum_eta1"),
     "copy_cpu_rum_lam1": Experiment("copying_cpu", "RUM 64, λ=1, η=N/A", "configs/copying.py:cpu,rum_lam1"),
     # Copying Memory at the paper's sizes (T = 200, batch 128, Figure 2's six models), one step budget for all
-    **{f"copy200_{preset}": Experiment("copying_t200", label, f"configs/copying.py:{preset}", COPY_BUDGET)
-       for preset, label in (("lstm", "LSTM 250"), ("gru", "GRU 250"), ("goru", "GORU 250"),
-                             ("rum", "RUM 250, λ=0, η=N/A"), ("rum_eta1", "RUM 250, λ=0, η=1.0"),
-                             ("rum_lam1", "RUM 100, λ=1, η=N/A"))},
+    **{
+        f"copy200_{preset}": Experiment("copying_t200", label, f"configs/copying.py:{preset}", COPY_BUDGET)
+        for preset, label in (
+            ("lstm", "LSTM 250"),
+            ("gru", "GRU 250"),
+            ("goru", "GORU 250"),
+            ("rum", "RUM 250, λ=0, η=N/A"),
+            ("rum_eta1", "RUM 250, λ=0, η=1.0"),
+            ("rum_lam1", "RUM 100, λ=1, η=N/A"),
+        )
+    },
     # and at T = 500 for the two RUMs (issue 14, CPU hours allowing)
-    **{f"copy500_{preset}": Experiment("copying_t500", label, f"configs/copying.py:{preset}",
-                                       (*COPY_BUDGET, "--config.task_options.delay=500"))
-       for preset, label in (("rum", "RUM 250, λ=0, η=N/A"), ("rum_lam1", "RUM 100, λ=1, η=N/A"))},
+    **{
+        f"copy500_{preset}": Experiment(
+            "copying_t500", label, f"configs/copying.py:{preset}", (*COPY_BUDGET, "--config.task_options.delay=500")
+        )
+        for preset, label in (("rum", "RUM 250, λ=0, η=N/A"), ("rum_lam1", "RUM 100, λ=1, η=N/A"))
+    },
     # Associative Recall, N_h = 50 for every model, same step budget per length
     "recall30_rum": Experiment("recall_t30", "RUM λ=1", "configs/recall.py:cpu", RECALL_BUDGET_T30),
     "recall30_lstm": Experiment("recall_t30", "LSTM", "configs/recall.py:cpu,lstm", RECALL_BUDGET_T30),
@@ -61,65 +71,94 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 # The rest of Table 1's models, from the baseline zoo
 for _length, _budget in ((30, RECALL_BUDGET_T30), (50, RECALL_BUDGET_T50)):
-    for _cell, _label in (("goru", "GORU"), ("fast_weights", "FW-LN"),
-                          ("learned_memory", "learned-update memory (ours, WeiNet-style)"), ("ntm", "NTM")):
+    for _cell, _label in (
+        ("goru", "GORU"),
+        ("fast_weights", "FW-LN"),
+        ("learned_memory", "learned-update memory (ours, WeiNet-style)"),
+        ("ntm", "NTM"),
+    ):
         _variant = f"cpu,{_cell}" if _length == 30 else f"cpu,t50,{_cell}"
         EXPERIMENTS[f"recall{_length}_{_cell}"] = Experiment(
-            f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget)
+            f"recall_t{_length}", _label, f"configs/recall.py:{_variant}", _budget
+        )
 # Seeds for the close Table 1 comparison (RUM λ = 1 against the learned-update memory at T = 30); seed 0 is
 # recall30_rum / recall30_learned_memory above
 for _seed in (1, 2):
-    for _cell, _variant, _label in (("rum", "cpu", "RUM λ=1"),
-                                    ("learned_memory", "cpu,learned_memory", "learned-update memory (ours, WeiNet-style)")):
+    for _cell, _variant, _label in (
+        ("rum", "cpu", "RUM λ=1"),
+        ("learned_memory", "cpu,learned_memory", "learned-update memory (ours, WeiNet-style)"),
+    ):
         EXPERIMENTS[f"recall30_{_cell}_seed{_seed}"] = Experiment(
-            "recall_t30_seeds", _label, f"configs/recall.py:{_variant}", (*RECALL_BUDGET_T30, f"--config.seed={_seed}"))
+            "recall_t30_seeds", _label, f"configs/recall.py:{_variant}", (*RECALL_BUDGET_T30, f"--config.seed={_seed}")
+        )
 # The authors' data regime (configs/README.md): one fixed set of 100k sequences, cycled, 10k validated every 1000;
 # beside the same models on fresh data, validated the same way, run with the same code
 for _cell, _label in (("rum", "RUM λ=1"), ("lstm", "LSTM"), ("gru", "GRU")):
     EXPERIMENTS[f"recall30_fixed_{_cell}"] = Experiment(
-        "recall_t30_regime", f"{_label}, fixed 100k set", f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30)
+        "recall_t30_regime", f"{_label}, fixed 100k set", f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30
+    )
     EXPERIMENTS[f"recall30_fresh_{_cell}"] = Experiment(
-        "recall_t30_regime", f"{_label}, fresh data", f"configs/recall.py:cpu,fixed,{_cell}",
-        RECALL_BUDGET_T30 + ("--config.task_options.train_size=0",))
+        "recall_t30_regime",
+        f"{_label}, fresh data",
+        f"configs/recall.py:cpu,fixed,{_cell}",
+        RECALL_BUDGET_T30 + ("--config.task_options.train_size=0",),
+    )
 # FW-LN where public re-implementations learn retrieval: 4 pairs (T = 8), Ba et al.'s training, and ablations
 FW_T8_BUDGET = ("--config.num_steps=30000",)
 for _suffix, _label, _extra in (
-        ("", "FW-LN, Ba et al.'s training", ()),
-        ("_ln0_separate", "FW-LN, h⁰ with its own LN", ("--config.fast_weights.ln_h0=separate",)),
-        ("_ln0_none", "FW-LN, no LN on h⁰", ("--config.fast_weights.ln_h0=none",)),
-        ("_relu100", "FW-LN, 100-unit ReLU layer before the readout", ("--config.readout_hidden=100",))):
+    ("", "FW-LN, Ba et al.'s training", ()),
+    ("_ln0_separate", "FW-LN, h⁰ with its own LN", ("--config.fast_weights.ln_h0=separate",)),
+    ("_ln0_none", "FW-LN, no LN on h⁰", ("--config.fast_weights.ln_h0=none",)),
+    ("_relu100", "FW-LN, 100-unit ReLU layer before the readout", ("--config.readout_hidden=100",)),
+):
     EXPERIMENTS[f"recall8_fast_weights_ba{_suffix}"] = Experiment(
-        "recall_t8_fw", _label, "configs/recall.py:cpu,t8,fast_weights_ba", FW_T8_BUDGET + _extra)
+        "recall_t8_fw", _label, "configs/recall.py:cpu,t8,fast_weights_ba", FW_T8_BUDGET + _extra
+    )
 # Associative Recall T = 50, RUM λ = 1 re-run with the hand-written λ = 1 backward (the speed issue): wall time to 99%
 # ... and its best setting on T = 8 (no LN on h⁰) at the paper's T = 30, for 100k steps
 EXPERIMENTS["recall30_fast_weights_ba_ln0_none"] = Experiment(
-    "recall_t8_fw", "FW-LN, no LN on h⁰, at T = 30 (15 pairs)", "configs/recall.py:cpu,fast_weights_ba",
-    ("--config.num_steps=100000", "--config.fast_weights.ln_h0=none"))
+    "recall_t8_fw",
+    "FW-LN, no LN on h⁰, at T = 30 (15 pairs)",
+    "configs/recall.py:cpu,fast_weights_ba",
+    ("--config.num_steps=100000", "--config.fast_weights.ln_h0=none"),
+)
 EXPERIMENTS["recall50_rum_fast_backward"] = Experiment(
-    "recall_t50_speed", "RUM λ=1, hand-written reversible backward", "configs/recall.py:cpu,t50", RECALL_EXTENDED_T50)
+    "recall_t50_speed", "RUM λ=1, hand-written reversible backward", "configs/recall.py:cpu,t50", RECALL_EXTENDED_T50
+)
 EXPERIMENTS["recall30_fast_weights_embed"] = Experiment(
-    "recall_t30", "FW-LN, 100-d input embedding", "configs/recall.py:cpu,fast_weights_embed", RECALL_BUDGET_T30)
+    "recall_t30", "FW-LN, 100-d input embedding", "configs/recall.py:cpu,fast_weights_embed", RECALL_BUDGET_T30
+)
 EXPERIMENTS["recall30_fast_weights_ba"] = Experiment(
-    "recall_t30", "FW-LN, Ba et al.'s training (embedding, Adam, clip 5, λ=0.9)", "configs/recall.py:cpu,fast_weights_ba",
-    RECALL_BUDGET_T30)
+    "recall_t30",
+    "FW-LN, Ba et al.'s training (embedding, Adam, clip 5, λ=0.9)",
+    "configs/recall.py:cpu,fast_weights_ba",
+    RECALL_BUDGET_T30,
+)
 
 # bAbI at CPU scale: the 1k training set of each task (10% held out), one model per task, 20 epochs
 # for the RNN cells (RUM 64 units) and MemN2N's own 100-epoch schedule (configs/babi*.py, ``:cpu``)
 for _task in range(1, 21):
     EXPERIMENTS[f"babi_rum_qa{_task}"] = Experiment(
-        "babi_cpu", "RUM", "configs/babi.py:cpu", (f"--config.task_options.tasks={_task}",))
+        "babi_cpu", "RUM", "configs/babi.py:cpu", (f"--config.task_options.tasks={_task}",)
+    )
     EXPERIMENTS[f"babi_memn2n_qa{_task}"] = Experiment(
-        "babi_cpu", "MemN2N", "configs/babi_memn2n.py:cpu", (f"--config.task_options.tasks={_task}",))
+        "babi_cpu", "MemN2N", "configs/babi_memn2n.py:cpu", (f"--config.task_options.tasks={_task}",)
+    )
 # bAbI at the paper's scale (issue 14): the 10k sets, RUM 256 and LSTM 256 on the authors' sentence-level input,
 # and MemN2N; task 3 trains on its 1k file (its 10k file is missing offline)
 for _task in range(1, 21):
     _tasks = (f"--config.task_options.tasks={_task}", "--config.task_options.qa3_fallback=1k")
-    EXPERIMENTS[f"babi10k_rum_qa{_task}"] = Experiment("babi_10k", "RUM 256, sentence level", "configs/babi.py:sentence", _tasks)
+    EXPERIMENTS[f"babi10k_rum_qa{_task}"] = Experiment(
+        "babi_10k", "RUM 256, sentence level", "configs/babi.py:sentence", _tasks
+    )
     EXPERIMENTS[f"babi10k_lstm_qa{_task}"] = Experiment(
-        "babi_10k", "LSTM 256, sentence level", "configs/babi.py:sentence,lstm", _tasks)
+        "babi_10k", "LSTM 256, sentence level", "configs/babi.py:sentence,lstm", _tasks
+    )
     EXPERIMENTS[f"babi10k_memn2n_qa{_task}"] = Experiment("babi_10k", "MemN2N", "configs/babi_memn2n.py", _tasks)
     # and RUM 256 on the word-level input of the paper's appendix C, after the three above (CPU hours allowing)
-    EXPERIMENTS[f"babi10k_rum_word_qa{_task}"] = Experiment("babi_10k", "RUM 256, word level", "configs/babi.py", _tasks)
+    EXPERIMENTS[f"babi10k_rum_word_qa{_task}"] = Experiment(
+        "babi_10k", "RUM 256, word level", "configs/babi.py", _tasks
+    )
 # Character-level PTB at CPU scale: RUM 128 against an LN-LSTM of the same parameter count (93 units),
 # each trained for the same wall time on one core (time_budget_s) rather than the same steps
 # (these pairs were recorded on the ptb.char stream, before the authors' stream became the default: issue 25)
@@ -127,16 +166,26 @@ PTB_CPU_BUDGET = ("--config.num_steps=1000000", "--config.time_budget_s=1200", "
 EXPERIMENTS["ptb_cpu_rum"] = Experiment("ptb_cpu", "RUM 128 (λ=0, η=1.0, LN)", "configs/ptb_rum.py:cpu", PTB_CPU_BUDGET)
 EXPERIMENTS["ptb_cpu_lstm"] = Experiment("ptb_cpu", "LN-LSTM 93", "configs/ptb_lstm.py:cpu", PTB_CPU_BUDGET)
 # The same pair after the fidelity fixes (clipping of the time-summed loss, LN on u, joint LN-LSTM)
-EXPERIMENTS["ptb_cpu_sum_rum"] = Experiment("ptb_cpu_sum", "RUM 128 (λ=0, η=1.0, LN on u)", "configs/ptb_rum.py:cpu",
-                                            PTB_CPU_BUDGET)
+EXPERIMENTS["ptb_cpu_sum_rum"] = Experiment(
+    "ptb_cpu_sum", "RUM 128 (λ=0, η=1.0, LN on u)", "configs/ptb_rum.py:cpu", PTB_CPU_BUDGET
+)
 EXPERIMENTS["ptb_cpu_sum_lstm"] = Experiment("ptb_cpu_sum", "LN-LSTM 93", "configs/ptb_lstm.py:cpu", PTB_CPU_BUDGET)
 # FS-RUM-2 against FS-LSTM-2 (issue 14): the paper's sizes times f = 0.25 (scripts/ptb_scale.py chose it), the
 # parameter counts matched by FS-LSTM-2's slow width, two hours of wall time each, the two run side by side
 PTB_FS_BUDGET = ("--config.hidden=175", "--config.time_budget_s=7200", "--config.task_options.files=char")
-EXPERIMENTS["ptb_fs_rum2"] = Experiment("ptb_fs", "FS-RUM-2, fast 175, slow RUM 250", "configs/ptb_fsrum.py",
-                                        (*PTB_FS_BUDGET, "--config.fs_rnn.slow_hidden=250"))
-EXPERIMENTS["ptb_fs_lstm2"] = Experiment("ptb_fs", "FS-LSTM-2, fast 175, slow LN-LSTM 197", "configs/ptb_fslstm.py",
-                                         (*PTB_FS_BUDGET, "--config.fs_rnn.slow_hidden=197"))
+EXPERIMENTS["ptb_fs_rum2"] = Experiment(
+    "ptb_fs",
+    "FS-RUM-2, fast 175, slow RUM 250",
+    "configs/ptb_fsrum.py",
+    (*PTB_FS_BUDGET, "--config.fs_rnn.slow_hidden=250"),
+)
+EXPERIMENTS["ptb_fs_lstm2"] = Experiment(
+    "ptb_fs",
+    "FS-LSTM-2, fast 175, slow LN-LSTM 197",
+    "configs/ptb_fslstm.py",
+    (*PTB_FS_BUDGET, "--config.fs_rnn.slow_hidden=197"),
+)
+
 
 def select(patterns: list[str]) -> list[str]:
     """The experiments named by `patterns` (exact names or shell patterns such as ``babi10k_rum_qa*``), in the
@@ -152,8 +201,12 @@ def select(patterns: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help="experiments to run, in order: names or shell patterns "
-                        f"('babi10k_rum_qa*'); known: {', '.join(EXPERIMENTS)}")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        help="experiments to run, in order: names or shell patterns "
+        f"('babi10k_rum_qa*'); known: {', '.join(EXPERIMENTS)}",
+    )
     parser.add_argument("--runs", default="runs", help="folder of the workdirs")
     parser.add_argument("--list", action="store_true", help="print the command of every experiment (or of those named)")
     parser.add_argument("--keep-going", action="store_true", help="after a run fails, go on to the next one")

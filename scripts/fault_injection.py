@@ -25,11 +25,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def command(workdir: str, steps: int) -> list[str]:
-    return [sys.executable, "train.py", "--config=configs/copying.py:cpu", f"--workdir={workdir}",
-            "--config.task_options.delay=5", "--config.hidden=16", "--config.batch_size=16",
-            f"--config.num_steps={steps}", "--config.log_every=1", "--config.eval_every=20",
-            "--config.checkpoint_every=3", "--config.eval_size=32", "--config.eval_batch_size=16",
-            "--config.num_devices=1", "--config.progress=False"]
+    return [
+        sys.executable,
+        "train.py",
+        "--config=configs/copying.py:cpu",
+        f"--workdir={workdir}",
+        "--config.task_options.delay=5",
+        "--config.hidden=16",
+        "--config.batch_size=16",
+        f"--config.num_steps={steps}",
+        "--config.log_every=1",
+        "--config.eval_every=20",
+        "--config.checkpoint_every=3",
+        "--config.eval_size=32",
+        "--config.eval_batch_size=16",
+        "--config.num_devices=1",
+        "--config.progress=False",
+    ]
 
 
 def records(workdir: str) -> list[dict]:
@@ -49,8 +61,10 @@ def compare(reference: list[dict], faulty: list[dict], steps: int) -> list[str]:
     for r in faulty:
         other = ref.get((r["step"], r["split"]))
         if other is None or abs(other["loss"] - r["loss"]) > 1e-6 * max(1.0, abs(r["loss"])):
-            problems.append(f"step {r['step']} {r['split']}: loss {r['loss']} vs uninterrupted "
-                            f"{other['loss'] if other else 'missing'}")
+            problems.append(
+                f"step {r['step']} {r['split']}: loss {r['loss']} vs uninterrupted "
+                f"{other['loss'] if other else 'missing'}"
+            )
     return problems
 
 
@@ -69,8 +83,9 @@ def main() -> None:
     duration = time.perf_counter() - start  # of a whole run, start-up included
     kills, finished_early = 0, 0
     while kills < args.kills and kills + finished_early < 3 * args.kills:
-        proc = subprocess.Popen(command(faulty, args.steps), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command(faulty, args.steps), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.5, duration))
         if proc.poll() is None:
             proc.kill()
@@ -82,10 +97,15 @@ def main() -> None:
     problems = compare(records(reference), records(faulty), args.steps)
     unreadable = os.path.join(faulty, "checkpoints_unreadable")
     moved = len(os.listdir(unreadable)) if os.path.isdir(unreadable) else 0
-    print(f"fault injection: {kills} SIGKILLs at random moments ({finished_early} runs finished before their kill), "
-          f"{moved} checkpoints moved aside as unreadable; {args.steps} steps: "
-          + ("metrics equal the uninterrupted run's, each step logged once" if not problems else
-             f"{len(problems)} differences: " + "; ".join(problems[:5])))
+    print(
+        f"fault injection: {kills} SIGKILLs at random moments ({finished_early} runs finished before their kill), "
+        f"{moved} checkpoints moved aside as unreadable; {args.steps} steps: "
+        + (
+            "metrics equal the uninterrupted run's, each step logged once"
+            if not problems
+            else f"{len(problems)} differences: " + "; ".join(problems[:5])
+        )
+    )
     sys.exit(1 if problems else 0)
 
 

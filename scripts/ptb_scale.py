@@ -104,25 +104,39 @@ def main() -> None:
         _, lstm = fs_configs(f, slow)
         rum_s, lstm_s = seconds_per_step(rum, args.repeats), seconds_per_step(lstm, args.repeats)
         epochs = [budget / s / STEPS_PER_EPOCH for s in (rum_s, lstm_s)]
-        row = dict(factor=f, fast=rum.hidden, fsrum_slow=rum.fs_rnn.slow_hidden, fslstm_slow=slow,
-                   fsrum_params=rum_params, fslstm_params=lstm_params, fsrum_s_per_step=rum_s,
-                   fslstm_s_per_step=lstm_s, fsrum_epochs=epochs[0], fslstm_epochs=epochs[1])
+        row = dict(
+            factor=f,
+            fast=rum.hidden,
+            fsrum_slow=rum.fs_rnn.slow_hidden,
+            fslstm_slow=slow,
+            fsrum_params=rum_params,
+            fslstm_params=lstm_params,
+            fsrum_s_per_step=rum_s,
+            fslstm_s_per_step=lstm_s,
+            fsrum_epochs=epochs[0],
+            fslstm_epochs=epochs[1],
+        )
         rows.append(row)
-        print(f"f={f:<5g} fast {rum.hidden:4d} | FS-RUM-2 slow {rum.fs_rnn.slow_hidden:4d}: {rum_params:>9,} params, "
-              f"{rum_s:5.2f} s/step, {epochs[0]:5.1f} epochs | FS-LSTM-2 slow {slow:4d}: {lstm_params:>9,} params "
-              f"({100 * (lstm_params / rum_params - 1):+.1f}%), {lstm_s:5.2f} s/step, {epochs[1]:5.1f} epochs",
-              flush=True)
+        print(
+            f"f={f:<5g} fast {rum.hidden:4d} | FS-RUM-2 slow {rum.fs_rnn.slow_hidden:4d}: {rum_params:>9,} params, "
+            f"{rum_s:5.2f} s/step, {epochs[0]:5.1f} epochs | FS-LSTM-2 slow {slow:4d}: {lstm_params:>9,} params "
+            f"({100 * (lstm_params / rum_params - 1):+.1f}%), {lstm_s:5.2f} s/step, {epochs[1]:5.1f} epochs",
+            flush=True,
+        )
         if min(epochs) >= args.min_epochs:
             chosen = row
     if chosen:
-        print(f"chosen: f = {chosen['factor']:g} (the largest with ≥ {args.min_epochs:g} epochs for both in "
-              f"{args.budget_hours:g} h)")
+        print(
+            f"chosen: f = {chosen['factor']:g} (the largest with ≥ {args.min_epochs:g} epochs for both in "
+            f"{args.budget_hours:g} h)"
+        )
     else:
         print(f"no factor gives both models {args.min_epochs:g} epochs in {args.budget_hours:g} h")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(rows=rows, chosen=chosen, budget_hours=args.budget_hours,
-                           min_epochs=args.min_epochs), f, indent=2)
+            json.dump(
+                dict(rows=rows, chosen=chosen, budget_hours=args.budget_hours, min_epochs=args.min_epochs), f, indent=2
+            )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def load(workdir: str):
             step = manager.latest_step()
             if step is not None:
                 tx = train.build_optimizer(config)
-                target = train.StreamState(jnp.zeros((), jnp.int32), params, tx.init(params),
-                                           model.initial_carry(config.batch_size))
+                target = train.StreamState(
+                    jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(config.batch_size)
+                )
                 state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
                 manager.close()
                 return config, task, nnx.merge(graphdef, state.params), f"{folder} step {step}"

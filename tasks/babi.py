@@ -38,17 +38,43 @@ import numpy as np
 
 from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, open_text, verify
 
-__all__ = ["URL", "TASK_NAMES", "Example", "parse", "tokenize", "task_file", "load_task", "build_vocab", "vectorize",
-           "vectorize_sentences", "FORMATS"]
+__all__ = [
+    "URL",
+    "TASK_NAMES",
+    "Example",
+    "parse",
+    "tokenize",
+    "task_file",
+    "load_task",
+    "build_vocab",
+    "vectorize",
+    "vectorize_sentences",
+    "FORMATS",
+]
 
 URL = "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz"
 ARCHIVE_FOLDER = "tasks_1-20_v1-2"  # the archive's top folder: data_dir may hold it as extracted
 TASK_NAMES = {
-    1: "single-supporting-fact", 2: "two-supporting-facts", 3: "three-supporting-facts", 4: "two-arg-relations",
-    5: "three-arg-relations", 6: "yes-no-questions", 7: "counting", 8: "lists-sets", 9: "simple-negation",
-    10: "indefinite-knowledge", 11: "basic-coreference", 12: "conjunction", 13: "compound-coreference",
-    14: "time-reasoning", 15: "basic-deduction", 16: "basic-induction", 17: "positional-reasoning",
-    18: "size-reasoning", 19: "path-finding", 20: "agents-motivations",
+    1: "single-supporting-fact",
+    2: "two-supporting-facts",
+    3: "three-supporting-facts",
+    4: "two-arg-relations",
+    5: "three-arg-relations",
+    6: "yes-no-questions",
+    7: "counting",
+    8: "lists-sets",
+    9: "simple-negation",
+    10: "indefinite-knowledge",
+    11: "basic-coreference",
+    12: "conjunction",
+    13: "compound-coreference",
+    14: "time-reasoning",
+    15: "basic-deduction",
+    16: "basic-induction",
+    17: "positional-reasoning",
+    18: "size-reasoning",
+    19: "path-finding",
+    20: "agents-motivations",
 }
 SIZES = {"1k": "en", "10k": "en-10k"}
 FORMATS = ("sequence", "sentence", "memory")
@@ -81,8 +107,14 @@ def parse(lines, punctuation: bool = False) -> list[Example]:
             story, ids = [], {}
         if "\t" in text:
             question, answer, support = text.split("\t")
-            examples.append(Example([list(s) for s in story], tokenize(question, punctuation), answer.strip(),
-                                    [int(s) for s in support.split()]))
+            examples.append(
+                Example(
+                    [list(s) for s in story],
+                    tokenize(question, punctuation),
+                    answer.strip(),
+                    [int(s) for s in support.split()],
+                )
+            )
         else:
             ids[number] = len(story)
             story.append(tokenize(text, punctuation))
@@ -102,8 +134,17 @@ def task_file(task: int, size: str, split: str) -> str:
     return f"{SIZES[size]}/qa{task}_{TASK_NAMES[task]}_{split}.txt"
 
 
-def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool = True,
-              qa3_fallback: str = "error", check: bool = True, punctuation: bool = False) -> list[Example]:
+def load_task(
+    data_dir: str,
+    task: int,
+    size: str,
+    split: str,
+    *,
+    download: bool = True,
+    qa3_fallback: str = "error",
+    check: bool = True,
+    punctuation: bool = False,
+) -> list[Example]:
     """Parse one task file, checked against its checksum (unless `check` is False, for hand-made
     files); see the module docstring for qa3 at 10k."""
     if qa3_fallback not in ("error", "1k"):
@@ -120,7 +161,7 @@ def load_task(data_dir: str, task: int, size: str, split: str, *, download: bool
         if task == 3 and size == "10k" and split == "train" and qa3_fallback == "1k":
             warnings.warn(f"{name} is missing in {data_dir}; task 3 trains on its 1k file instead (qa3_fallback='1k').")
             return load_task(data_dir, task, "1k", split, download=download, check=check, punctuation=punctuation)
-        hint = (" Set qa3_fallback='1k' to train task 3 on its 1k file instead." if task == 3 and size == "10k" else "")
+        hint = " Set qa3_fallback='1k' to train task 3 on its 1k file instead." if task == 3 and size == "10k" else ""
         raise missing(data_dir, name, ARCHIVE_FOLDER, URL, hint)
     if check:
         verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
@@ -139,8 +180,9 @@ def build_vocab(examples: list[Example]) -> list[str]:
     return [BLANK, *sorted(words)]
 
 
-def vectorize(examples: list[Example], vocab: list[str], length: int,
-              end_blank: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def vectorize(
+    examples: list[Example], vocab: list[str], length: int, end_blank: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(inputs (n, length) int32, answers (n,) int32): story words then question words (then one blank with
     `end_blank`), blank-padded in front.
 
@@ -152,7 +194,7 @@ def vectorize(examples: list[Example], vocab: list[str], length: int,
     for i, ex in enumerate(examples):
         words = [w for s in ex.story for w in s] + ex.question + ([BLANK] if end_blank else [])
         ids = [index[w] for w in words][-length:]
-        inputs[i, length - len(ids):] = ids
+        inputs[i, length - len(ids) :] = ids
         answers[i] = index[ex.answer]
     return inputs, answers
 
@@ -166,7 +208,7 @@ def vectorize_sentences(examples: list[Example], vocab: list[str], steps: int, w
     inputs[:, :, 0] = 0  # blank steps
     answers = np.zeros((len(examples),), np.int32)
     for n, ex in enumerate(examples):
-        sentences = [*ex.story[-(steps - 1):], ex.question] if steps > 1 else [ex.question]
+        sentences = [*ex.story[-(steps - 1) :], ex.question] if steps > 1 else [ex.question]
         for k, sentence in enumerate(sentences):
             row = inputs[n, steps - len(sentences) + k]
             row[:] = -1
@@ -201,28 +243,50 @@ class BabiTask:
 
     readout = "last"
 
-    def __init__(self, data_dir: str, tasks: str = "1", size: str = "10k", valid_fraction: float = 0.1,
-                 max_length: int = 0, qa3_fallback: str = "error", download: bool = True, check: bool = True,
-                 format: str = "sequence", memory_size: int = 50, end_blank: bool = True,
-                 punctuation: bool = True):
+    def __init__(
+        self,
+        data_dir: str,
+        tasks: str = "1",
+        size: str = "10k",
+        valid_fraction: float = 0.1,
+        max_length: int = 0,
+        qa3_fallback: str = "error",
+        download: bool = True,
+        check: bool = True,
+        format: str = "sequence",
+        memory_size: int = 50,
+        end_blank: bool = True,
+        punctuation: bool = True,
+    ):
         ids = [int(t) for t in str(tasks).split(",") if t.strip()]
         if not ids or any(t not in TASK_NAMES for t in ids):
             raise ValueError(f"babi: tasks must be a comma list of 1..20, got {tasks!r}.")
         if not 0.0 <= valid_fraction < 1.0:
             raise ValueError(f"babi: valid_fraction must be in [0, 1), got {valid_fraction}.")
         if format not in FORMATS:
-            raise ValueError(f"babi: format must be 'sequence' (one word sequence, for RNNs), 'sentence' (a bag of "
-                             f"words per sentence, for RNNs) or 'memory' (sentences, for MemN2N), got {format!r}.")
+            raise ValueError(
+                f"babi: format must be 'sequence' (one word sequence, for RNNs), 'sentence' (a bag of "
+                f"words per sentence, for RNNs) or 'memory' (sentences, for MemN2N), got {format!r}."
+            )
         self.format, self.memory_size = format, memory_size
         splits = {"train": [], "valid": [], "test": []}
         for t in ids:
-            train = load_task(data_dir, t, size, "train", download=download, qa3_fallback=qa3_fallback, check=check,
-                              punctuation=punctuation)
+            train = load_task(
+                data_dir,
+                t,
+                size,
+                "train",
+                download=download,
+                qa3_fallback=qa3_fallback,
+                check=check,
+                punctuation=punctuation,
+            )
             cut = len(train) - int(round(valid_fraction * len(train)))
             splits["train"] += train[:cut]
             splits["valid"] += train[cut:]
-            splits["test"] += load_task(data_dir, t, size, "test", download=download, check=check,
-                                        punctuation=punctuation)
+            splits["test"] += load_task(
+                data_dir, t, size, "test", download=download, check=check, punctuation=punctuation
+            )
         self.vocab = build_vocab([ex for part in splits.values() for ex in part])
         examples = [ex for part in splits.values() for ex in part]
         if format == "sentence":
@@ -264,12 +328,16 @@ class BabiTask:
             padded = -(-n // batch_size) * batch_size
             weights = np.zeros((padded,), np.float32)
             weights[:n] = 1.0
-            inputs = jax.tree.map(lambda a: np.concatenate([a, np.zeros((padded - n, *a.shape[1:]), np.int32)]),
-                                  inputs)
+            inputs = jax.tree.map(lambda a: np.concatenate([a, np.zeros((padded - n, *a.shape[1:]), np.int32)]), inputs)
             answers = np.concatenate([answers, np.zeros((padded - n,), np.int32)])
-            out[name] = [{"inputs": jax.tree.map(lambda a: a[i : i + batch_size], inputs),
-                          "targets": answers[i : i + batch_size],
-                          "weights": weights[i : i + batch_size]} for i in range(0, padded, batch_size)]
+            out[name] = [
+                {
+                    "inputs": jax.tree.map(lambda a: a[i : i + batch_size], inputs),
+                    "targets": answers[i : i + batch_size],
+                    "weights": weights[i : i + batch_size],
+                }
+                for i in range(0, padded, batch_size)
+            ]
         return out
 
     def metrics(self, logits, batch: dict) -> dict:

@@ -43,8 +43,14 @@ def _configs() -> list[BabiQaConfig]:
     out = []
     for size, folder in SIZES.items():
         for task, name in TASK_NAMES.items():
-            out.append(BabiQaConfig(name=f"{folder}-qa{task}", task=task, size=size,
-                                    description=f"bAbI task {task} ({name}), {size} training questions"))
+            out.append(
+                BabiQaConfig(
+                    name=f"{folder}-qa{task}",
+                    task=task,
+                    size=size,
+                    description=f"bAbI task {task} ({name}), {size} training questions",
+                )
+            )
     return out
 
 
@@ -66,12 +72,14 @@ class BabiQa(tfds.core.GeneratorBasedBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description="bAbI question answering v1.2: stories, questions and one-word answers.",
-            features=tfds.features.FeaturesDict({
-                "story": tfds.features.Text(),
-                "question": tfds.features.Text(),
-                "answer": tfds.features.Text(),
-                "supporting_facts": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-            }),
+            features=tfds.features.FeaturesDict(
+                {
+                    "story": tfds.features.Text(),
+                    "question": tfds.features.Text(),
+                    "answer": tfds.features.Text(),
+                    "supporting_facts": tfds.features.Tensor(shape=(None,), dtype=np.int32),
+                }
+            ),
             supervised_keys=None,
             homepage="https://research.facebook.com/downloads/babi/",
         )
@@ -84,9 +92,12 @@ class BabiQa(tfds.core.GeneratorBasedBuilder):
         c = self.builder_config
         examples = load_task(root, c.task, c.size, split, download=False, check=self._check)
         for i, ex in enumerate(examples):
-            yield i, {
-                "story": "\n".join(" ".join(sentence) for sentence in ex.story),
-                "question": " ".join(ex.question),
-                "answer": ex.answer,
-                "supporting_facts": np.asarray(ex.supporting, np.int32),
-            }
+            yield (
+                i,
+                {
+                    "story": "\n".join(" ".join(sentence) for sentence in ex.story),
+                    "question": " ".join(ex.question),
+                    "answer": ex.answer,
+                    "supporting_facts": np.asarray(ex.supporting, np.int32),
+                },
+            )

@@ -72,8 +72,11 @@ def locate(data_dir: str, name: str, archive_folder: str = "") -> str | None:
 def missing(data_dir: str, name: str, archive_folder: str, url: str, hint: str = "") -> DataError:
     """The error for a data file found nowhere: every path tried, and where the file comes from."""
     tried = ", ".join(candidates(data_dir, name, archive_folder))
-    return DataError(f"{name} is missing: tried {tried}. It is in {url}" + (f" under {archive_folder}/" if archive_folder
-                                                                            else "") + f".{hint}")
+    return DataError(
+        f"{name} is missing: tried {tried}. It is in {url}"
+        + (f" under {archive_folder}/" if archive_folder else "")
+        + f".{hint}"
+    )
 
 
 def digest(data: bytes, kind: str) -> str:
@@ -92,8 +95,10 @@ def verify(path: str, expected: str | None) -> None:
     except (OSError, EOFError, gzip.BadGzipFile) as err:
         raise DataError(f"{path}: cannot be read ({err}).") from err
     if got != want:
-        raise DataError(f"{path}: {kind} {got} does not match the expected {want}; the file is corrupt or a "
-                        "different version. Delete it to fetch it again, or replace it with the official file.")
+        raise DataError(
+            f"{path}: {kind} {got} does not match the expected {want}; the file is corrupt or a "
+            "different version. Delete it to fetch it again, or replace it with the official file."
+        )
 
 
 def fetch_archive(url: str, data_dir: str, members: dict[str, str]) -> None:

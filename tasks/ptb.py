@@ -25,8 +25,19 @@ import numpy as np
 
 from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, open_text, verify
 
-__all__ = ["URL", "ARCHIVE_FOLDER", "SPLITS", "FILES", "file_name", "load_split", "tokens", "char_tokens",
-           "build_vocab", "encode", "tbptt_batches"]
+__all__ = [
+    "URL",
+    "ARCHIVE_FOLDER",
+    "SPLITS",
+    "FILES",
+    "file_name",
+    "load_split",
+    "tokens",
+    "char_tokens",
+    "build_vocab",
+    "encode",
+    "tbptt_batches",
+]
 
 URL = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 ARCHIVE_FOLDER = "simple-examples/data"  # where the files are in the extracted archive
@@ -39,8 +50,10 @@ def file_name(split: str, files: str = "word") -> str:
     if split not in SPLITS:
         raise ValueError(f"PTB split {split!r} is unknown; valid: {', '.join(SPLITS)}.")
     if files not in FILES:
-        raise ValueError(f"ptb: files={files!r} is unknown; valid: 'word' (the authors' stream, raw bytes of "
-                         "ptb.{split}.txt) or 'char' (ptb.char.{split}.txt, rumjax before 0.3).")
+        raise ValueError(
+            f"ptb: files={files!r} is unknown; valid: 'word' (the authors' stream, raw bytes of "
+            "ptb.{split}.txt) or 'char' (ptb.char.{split}.txt, rumjax before 0.3)."
+        )
     return f"ptb.{split}.txt" if files == "word" else f"ptb.char.{split}.txt"
 
 
@@ -114,8 +127,9 @@ class PTBTask:
     readout = "all"
     stream = True
 
-    def __init__(self, data_dir: str, seq_len: int = 150, download: bool = True, check: bool = True,
-                 files: str = "word"):
+    def __init__(
+        self, data_dir: str, seq_len: int = 150, download: bool = True, check: bool = True, files: str = "word"
+    ):
         if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
             raise ValueError(f"ptb: seq_len must be a positive integer, got {seq_len!r}.")
         self.seq_len = seq_len

@@ -32,8 +32,9 @@ class RecallTask:
         if isinstance(length, bool) or not isinstance(length, int) or length < 2 or length % 2:
             raise ValueError(f"recall: length T must be an even integer >= 2, got {length!r}.")
         if isinstance(train_size, bool) or not isinstance(train_size, int) or train_size < 0:
-            raise ValueError(f"recall: train_size must be 0 (fresh data every step) or a number of sequences, "
-                             f"got {train_size!r}.")
+            raise ValueError(
+                f"recall: train_size must be 0 (fresh data every step) or a number of sequences, got {train_size!r}."
+            )
         self.length = length
         self.num_keys = length // 2
         self.vocab_size = self.num_keys + NUM_VALUES + 1

@@ -97,8 +97,9 @@ def test_goru_step(x64, rng):
 @pytest.mark.parametrize("inner_steps", [1, 2])
 def test_fast_weights_against_explicit_memory(x64, rng, inner_steps):
     decay, eta = 0.9, 0.5
-    cell = FastWeightsCell(3, 5, decay=decay, eta=eta, inner_steps=inner_steps, param_dtype=jnp.float64,
-                           rngs=nnx.Rngs(0))
+    cell = FastWeightsCell(
+        3, 5, decay=decay, eta=eta, inner_steps=inner_steps, param_dtype=jnp.float64, rngs=nnx.Rngs(0)
+    )
     cell.ln.scale[...] = jnp.asarray(rng.uniform(0.5, 1.5, 5))
     cell.ln.bias[...] = jnp.asarray(rng.normal(size=5) * 0.1)
     p = _np(nnx.to_pure_dict(nnx.state(cell, nnx.Param)))
@@ -147,8 +148,9 @@ def test_ln_lstm_step(x64, rng):
 
 
 def test_rum_layer_norm_step(x64, rng):
-    cell = RUMCell(3, 5, eta=1.0, layer_norm=True, ln_update_gate=False, ln_eps=1e-5, param_dtype=jnp.float64,
-                   rngs=nnx.Rngs(0))
+    cell = RUMCell(
+        3, 5, eta=1.0, layer_norm=True, ln_update_gate=False, ln_eps=1e-5, param_dtype=jnp.float64, rngs=nnx.Rngs(0)
+    )
     cell.ln_gain_tau[...] = jnp.asarray(rng.uniform(0.5, 1.5, 5))
     cell.ln_bias_c[...] = jnp.asarray(rng.normal(size=5))
     p = _np(nnx.to_pure_dict(nnx.state(cell, nnx.Param)))
@@ -176,8 +178,17 @@ def _address_reference(params, memory, w_prev):
     w_c = np.exp(beta * cos) / np.exp(beta * cos).sum()
     w_g = g * w_c + (1 - g) * w_prev
     n = len(w_g)
-    shifted = np.array([sum(w_g[j] * s[((i - j) % n) + 1] if ((i - j) % n) in (0, 1) else
-                            (w_g[j] * s[0] if (i - j) % n == n - 1 else 0.0) for j in range(n)) for i in range(n)])
+    shifted = np.array(
+        [
+            sum(
+                w_g[j] * s[((i - j) % n) + 1]
+                if ((i - j) % n) in (0, 1)
+                else (w_g[j] * s[0] if (i - j) % n == n - 1 else 0.0)
+                for j in range(n)
+            )
+            for i in range(n)
+        ]
+    )
     w_pow = (shifted + 1e-8) ** gamma
     return w_pow / w_pow.sum()
 

@@ -17,14 +17,16 @@ from tasks.data_files import DataError, fetch_archive, verify
 # The real data sets: $RUMJAX_DATA (with ptb/ and babi/ inside, as the configs read it) when set, else the
 # team's offline copy ../shared/data beside the checkout
 SHARED = os.environ.get("RUMJAX_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-needs_shared = pytest.mark.skipif(not os.path.isdir(SHARED),
-                                  reason=f"no real data here: set RUMJAX_DATA, or put it at {SHARED}")
+needs_shared = pytest.mark.skipif(
+    not os.path.isdir(SHARED), reason=f"no real data here: set RUMJAX_DATA, or put it at {SHARED}"
+)
 
 
 def babi_root() -> str:
     """The bAbI folder of SHARED: the official archive's tasks_1-20_v1-2/ inside babi/, or babi/ itself."""
     archive = os.path.join(SHARED, "babi", "tasks_1-20_v1-2")
     return archive if os.path.isdir(archive) else os.path.join(SHARED, "babi")
+
 
 PTB_SAMPLE = "".join(c + " " for c in "a_b_<unk>\n") + "".join(c + " " for c in "n_$_c\n")
 
@@ -57,8 +59,10 @@ def test_ptb_word_stream_is_every_byte_of_the_word_file():
 
 
 def test_ptb_missing_and_corrupt_files_are_named(tmp_path):
-    tried = [os.path.join(str(tmp_path), "ptb.valid.txt"), os.path.join(str(tmp_path), "simple-examples", "data",
-                                                                        "ptb.valid.txt.gz")]
+    tried = [
+        os.path.join(str(tmp_path), "ptb.valid.txt"),
+        os.path.join(str(tmp_path), "simple-examples", "data", "ptb.valid.txt.gz"),
+    ]
     with pytest.raises(DataError, match="ptb.valid.txt is missing: tried") as err:
         ptb.load_split(str(tmp_path), "valid", download=False)
     assert all(path in str(err.value) for path in tried) and ptb.URL in str(err.value)
@@ -167,8 +171,11 @@ def test_shared_ptb_default_stream_is_the_authors():
     root = os.path.join(SHARED, "ptb")
     task = ptb.PTBTask(root)
     assert task.files == "word" and task.vocab_size == 50 and " " in task.vocab and "\n" in task.vocab
-    assert {split: len(ids) for split, ids in task.ids.items()} == {"train": 5_101_618, "valid": 399_782,
-                                                                  "test": 449_945}
+    assert {split: len(ids) for split, ids in task.ids.items()} == {
+        "train": 5_101_618,
+        "valid": 399_782,
+        "test": 449_945,
+    }
     for split in ("valid", "test"):
         with open(os.path.join(root, f"ptb.{split}.txt"), "rb") as f:
             assert "".join(task.vocab[i] for i in task.ids[split]).encode() == f.read()
@@ -179,8 +186,11 @@ def test_shared_ptb_default_stream_is_the_authors():
 def test_shared_ptb_char_stream_still_loads_for_old_runs():
     root = os.path.join(SHARED, "ptb")
     task = ptb.PTBTask(root, files="char")
-    assert {split: len(ids) for split, ids in task.ids.items()} == {"train": 5_017_482, "valid": 393_042,
-                                                                  "test": 442_423}
+    assert {split: len(ids) for split, ids in task.ids.items()} == {
+        "train": 5_017_482,
+        "valid": 393_042,
+        "test": 442_423,
+    }
     assert task.vocab_size == 50 and "_" in task.vocab and " " not in task.vocab
     assert (task.ids["train"].size // 128 - 1) // 150 == 261
 
@@ -246,7 +256,9 @@ def _write_tiny_ptb(root):
     words = "the cat sat on the mat"
     for split, repeat in (("train", 300), ("valid", 40), ("test", 41)):
         (root / f"ptb.{split}.txt").write_text(f" {words} \n" * repeat)
-        (root / f"ptb.char.{split}.txt").write_text("".join(ch + " " for ch in (words.replace(" ", "_") + "\n") * repeat))
+        (root / f"ptb.char.{split}.txt").write_text(
+            "".join(ch + " " for ch in (words.replace(" ", "_") + "\n") * repeat)
+        )
 
 
 def test_ptb_eval_rows_cover_the_whole_stream(tmp_path):

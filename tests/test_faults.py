@@ -14,10 +14,10 @@ import pytest
 from flax import nnx
 
 import train
-from training.metric_log import read_metrics
 from scripts import fault_injection
 from tests.test_train import tiny_config, train_losses
 from training.checkpoints import NoIntactCheckpoint
+from training.metric_log import read_metrics
 from training.workdir_lock import WorkdirLock, WorkdirLocked
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,8 +85,9 @@ def test_the_compiled_step_does_not_grow_with_the_data(tmp_path):
         model = train.build_model(c, task)
         graphdef, params = nnx.split(model, nnx.Param)
         tx, mesh = train.build_optimizer(c), train.make_mesh(c)
-        state = train.StreamState(jax.numpy.zeros((), jax.numpy.int32), params, tx.init(params),
-                                  model.initial_carry(c.batch_size))
+        state = train.StreamState(
+            jax.numpy.zeros((), jax.numpy.int32), params, tx.init(params), model.initial_carry(c.batch_size)
+        )
         step_fn, data, _ = train.make_train_step(c, graphdef, tx, task, mesh)
         sizes.append((data.size, len(step_fn.lower(state, data).as_text())))
     (small_data, small_text), (big_data, big_text) = sizes
@@ -95,19 +96,37 @@ def test_the_compiled_step_does_not_grow_with_the_data(tmp_path):
 
 
 def _command(workdir, steps, extra=()):
-    return [sys.executable, "train.py", "--config=configs/copying.py:cpu", f"--workdir={workdir}",
-            "--config.task_options.delay=5", "--config.hidden=16", "--config.batch_size=16",
-            f"--config.num_steps={steps}", "--config.log_every=1", "--config.eval_every=1000",
-            "--config.checkpoint_every=1000", "--config.eval_size=32", "--config.eval_batch_size=16",
-            "--config.progress=False", *extra]
+    return [
+        sys.executable,
+        "train.py",
+        "--config=configs/copying.py:cpu",
+        f"--workdir={workdir}",
+        "--config.task_options.delay=5",
+        "--config.hidden=16",
+        "--config.batch_size=16",
+        f"--config.num_steps={steps}",
+        "--config.log_every=1",
+        "--config.eval_every=1000",
+        "--config.checkpoint_every=1000",
+        "--config.eval_size=32",
+        "--config.eval_batch_size=16",
+        "--config.progress=False",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
 def test_sigterm_saves_the_step_it_stopped_at_and_resumes_the_same_losses(tmp_path):
     run, ref = str(tmp_path / "run"), str(tmp_path / "ref")
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
-    proc = subprocess.Popen(_command(run, 100_000, ["--config.num_devices=1"]), cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _command(run, 100_000, ["--config.num_devices=1"]),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 240
     while len(read_metrics(run, "train")) < 5 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
@@ -120,8 +139,14 @@ def test_sigterm_saves_the_step_it_stopped_at_and_resumes_the_same_losses(tmp_pa
     assert "Resume with the same command" in line
     steps = stopped + 5
     for workdir in (run, ref):
-        subprocess.run(_command(workdir, steps, ["--config.num_devices=1"]), cwd=ROOT, env=env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            _command(workdir, steps, ["--config.num_devices=1"]),
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     assert train_losses(run) == pytest.approx(train_losses(ref), rel=1e-6)
     assert [r["step"] for r in read_metrics(run, "train")] == list(range(1, steps + 1))
 
@@ -139,10 +164,19 @@ def test_two_processes_train_as_one_process_with_four_devices(tmp_path):
     env2 = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     env4 = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
     extra = ["--config.eval_every=3", "--config.checkpoint_every=3"]
-    procs = [subprocess.Popen(_command(two, 6, [*extra, f"--coordinator_address=127.0.0.1:{port}",
-                                                "--num_processes=2", f"--process_id={i}"]),
-                              cwd=ROOT, env=env2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            _command(
+                two, 6, [*extra, f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2", f"--process_id={i}"]
+            ),
+            cwd=ROOT,
+            env=env2,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (0, 1)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-2000:]

@@ -72,7 +72,7 @@ def test_rum_joint_initialisation_is_orthonormal_over_x_and_h():
     p = _params(cell)
     for gate in ("tau", "u"):
         kernel = np.concatenate([p[f"w_x_{gate}"], p[f"w_h_{gate}"]])  # (x + n, n) over [x; h]
-        for half in (kernel[:, : nh // 2], kernel[:, nh // 2:]):
+        for half in (kernel[:, : nh // 2], kernel[:, nh // 2 :]):
             np.testing.assert_allclose(half.T @ half, np.eye(half.shape[1]), atol=1e-5)
         # the two halves are drawn apart: not one orthonormal set (17 rows could hold 10 orthonormal columns)
         assert np.abs(kernel.T @ kernel - np.eye(nh)).max() > 1e-2
@@ -238,11 +238,15 @@ def test_fast_weights_layer_norm_of_h0(rng):
 
 
 def test_readout_hidden_layer():
-    model = SequenceClassifier(vocab_size=5, num_classes=3, cell="gru", hidden=8, readout="last",
-                               readout_hidden=100, rngs=nnx.Rngs(0))
+    model = SequenceClassifier(
+        vocab_size=5, num_classes=3, cell="gru", hidden=8, readout="last", readout_hidden=100, rngs=nnx.Rngs(0)
+    )
     tokens = jnp.zeros((2, 4), jnp.int32)
-    _, hs = jax.lax.scan(lambda c, x: model.cell(c, x), model.cell.initialize_carry((2, 5), nnx.Rngs(0)),
-                         jnp.swapaxes(jax.nn.one_hot(tokens, 5), 0, 1))
+    _, hs = jax.lax.scan(
+        lambda c, x: model.cell(c, x),
+        model.cell.initialize_carry((2, 5), nnx.Rngs(0)),
+        jnp.swapaxes(jax.nn.one_hot(tokens, 5), 0, 1),
+    )
     expected = model.head(jax.nn.relu(model.hidden_layer(hs[-1])))
     np.testing.assert_allclose(model(tokens), expected, rtol=1e-5, atol=1e-6)
     assert model.head.kernel[...].shape == (100, 3)
@@ -307,15 +311,24 @@ def test_babi_sentence_format_against_a_hand_made_story():
     np.testing.assert_array_equal(inputs[0], expected)
     assert answers[0] == i["bathroom"]
     # the model sums each step's word vectors, the question step with its own embedding
-    model = SequenceClassifier(vocab_size=len(vocab), num_classes=len(vocab), cell="gru", hidden=4, embed_dim=3,
-                               readout="last", separate_last_embed=True, rngs=nnx.Rngs(0))
+    model = SequenceClassifier(
+        vocab_size=len(vocab),
+        num_classes=len(vocab),
+        cell="gru",
+        hidden=4,
+        embed_dim=3,
+        readout="last",
+        separate_last_embed=True,
+        rngs=nnx.Rngs(0),
+    )
     xs = model._inputs(jnp.asarray(inputs))
     e, q = np.asarray(model.embed.embedding[...]), np.asarray(model.embed_last.embedding[...])
     np.testing.assert_allclose(xs[0, 0], e[0], rtol=1e-6)
     np.testing.assert_allclose(xs[0, 1], e[expected[1]].sum(0), rtol=1e-5)
     np.testing.assert_allclose(xs[0, 3], q[expected[3, :4]].sum(0), rtol=1e-5)
-    one_hot = SequenceClassifier(vocab_size=len(vocab), num_classes=2, cell="gru", hidden=4, readout="last",
-                                 rngs=nnx.Rngs(0))._inputs(jnp.asarray(inputs))
+    one_hot = SequenceClassifier(
+        vocab_size=len(vocab), num_classes=2, cell="gru", hidden=4, readout="last", rngs=nnx.Rngs(0)
+    )._inputs(jnp.asarray(inputs))
     np.testing.assert_array_equal(one_hot[0, 2], np.bincount(expected[2, :6], minlength=len(vocab)))
 
 

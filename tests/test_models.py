@@ -21,10 +21,22 @@ PTB = dict(vocab_size=50, num_classes=50, embed_dim=128)
     "kwargs,paper",
     [
         # RUM paper Tables 3, 5 and 7: character-level PTB models
-        (dict(cell="fs_rnn", hidden=700, cell_options=dict(fast_cell="ln_lstm", slow_cell="rum", slow_hidden=1000,
-                                                           slow_eta=1.0, slow_layer_norm=True)), 11.2e6),
-        (dict(cell="fs_rnn", hidden=700, cell_options=dict(fast_cell="ln_lstm", slow_cell="ln_lstm",
-                                                           slow_hidden=400)), 7.2e6),
+        (
+            dict(
+                cell="fs_rnn",
+                hidden=700,
+                cell_options=dict(
+                    fast_cell="ln_lstm", slow_cell="rum", slow_hidden=1000, slow_eta=1.0, slow_layer_norm=True
+                ),
+            ),
+            11.2e6,
+        ),
+        (
+            dict(
+                cell="fs_rnn", hidden=700, cell_options=dict(fast_cell="ln_lstm", slow_cell="ln_lstm", slow_hidden=400)
+            ),
+            7.2e6,
+        ),
         (dict(cell="rum", hidden=2000, cell_options=dict(eta=1.0, layer_norm=True)), 8.9e6),
         (dict(cell="rum", hidden=1500, num_layers=2, cell_options=dict(eta=0.3, layer_norm=True)), 16.4e6),
     ],
@@ -84,8 +96,9 @@ def test_scaled_fs_pair_is_the_paper_pair_times_a_quarter_with_equal_parameter_c
 
 
 def test_embedding_and_last_step_readout():
-    model = SequenceClassifier(vocab_size=11, num_classes=4, cell="rum", hidden=8, embed_dim=6, readout="last",
-                               rngs=nnx.Rngs(0))
+    model = SequenceClassifier(
+        vocab_size=11, num_classes=4, cell="rum", hidden=8, embed_dim=6, readout="last", rngs=nnx.Rngs(0)
+    )
     tokens = jnp.arange(10).reshape(2, 5) % 11
     logits = model(tokens)
     assert logits.shape == (2, 4)
@@ -100,8 +113,16 @@ def test_remat_and_unroll_do_not_change_the_result():
     tokens = jax.random.randint(jax.random.key(0), (3, 9), 0, 10)
     outs = []
     for unroll, remat in ((1, False), (3, False), (1, True)):
-        model = SequenceClassifier(vocab_size=10, num_classes=5, cell="rum", hidden=8, unroll=unroll, remat=remat,
-                                   cell_options=dict(lam=1), rngs=nnx.Rngs(0))
+        model = SequenceClassifier(
+            vocab_size=10,
+            num_classes=5,
+            cell="rum",
+            hidden=8,
+            unroll=unroll,
+            remat=remat,
+            cell_options=dict(lam=1),
+            rngs=nnx.Rngs(0),
+        )
         graphdef, params = nnx.split(model)
         loss = lambda p: jnp.sum(nnx.merge(graphdef, p)(tokens) ** 2)  # noqa: E731
         outs.append((loss(params), jax.grad(loss)(params)))
@@ -113,8 +134,9 @@ def test_remat_and_unroll_do_not_change_the_result():
 def test_a_model_that_samples_masks_needs_an_rng_in_training_mode():
     from rumjax.models import LanguageModel
 
-    model = LanguageModel(vocab_size=5, cell="rum", hidden=4, embed_dim=3, dropout=0.3, zoneout_hidden=0.1,
-                          rngs=nnx.Rngs(0))
+    model = LanguageModel(
+        vocab_size=5, cell="rum", hidden=4, embed_dim=3, dropout=0.3, zoneout_hidden=0.1, rngs=nnx.Rngs(0)
+    )
     tokens = jnp.zeros((2, 3), jnp.int32)
     carry = model.initial_carry(2)
     with pytest.raises(ValueError, match="pass rng="):

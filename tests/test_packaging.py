@@ -11,8 +11,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_the_wheel_installs_rumjax_only(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = [p for p in os.listdir(tmp_path) if p.endswith(".whl")]
     with zipfile.ZipFile(tmp_path / wheel) as z:
         names = z.namelist()
@@ -47,7 +51,7 @@ def test_data_directories_come_from_rumjax_data_or_the_checkout(monkeypatch, tmp
     assert "site-packages" not in path
 
 
-CORE_ONLY = r'''
+CORE_ONLY = r"""
 import sys
 # what the extras add beyond jax, flax and flax's own dependencies (optax, orbax, absl come with flax)
 BLOCKED = {"ml_collections", "tensorboardX", "tqdm", "tensorflow", "tensorflow_datasets", "matplotlib",
@@ -76,7 +80,7 @@ for name in CELLS:
     assert leaves and all(bool(jnp.all(jnp.isfinite(g))) for g in leaves), name
     assert any(float(jnp.abs(g).max()) > 0 for g in leaves), name
 print("ok", len(CELLS))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -87,7 +91,8 @@ def test_the_library_runs_with_only_its_core_dependencies(tmp_path):
     script = tmp_path / "core_only.py"
     script.write_text(CORE_ONLY)
     env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("ok")

@@ -11,8 +11,8 @@ from scripts.report import __main__ as report
 from scripts.report.babi import input_comparison, paper_gaps
 from scripts.report.copying import copying_verdict, first_below
 from scripts.report.plots import kernel_collection
-from training.metric_log import read_metrics
 from tests.test_train import tiny_config
+from training.metric_log import read_metrics
 
 
 @pytest.mark.slow
@@ -68,7 +68,9 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     test = read_metrics(str(runs / "babi10k_rum_qa1"), "test")
     best = max(valid, key=lambda r: (r["accuracy"], -r["step"]))["step"]
     acc = next(r["accuracy"] for r in test if r["step"] == best)
-    assert f"| 1. single-supporting-fact | {100 * acc:.1f} | not run | not run | not run | 79.7 | 50 | 46 | 100 |" in text
+    assert (
+        f"| 1. single-supporting-fact | {100 * acc:.1f} | not run | not run | not run | 79.7 | 50 | 46 | 100 |" in text
+    )
     assert "| 2. two-supporting-facts | not run | not run |" in text
     assert os.path.exists(figures / "kernels_babi10k_qa1.png")
     ptb_valid = read_metrics(str(runs / "ptb_cpu_sum_rum"), "valid")
@@ -118,8 +120,12 @@ def test_archived_records_regenerate_the_report_and_check_names_a_section_that_d
     assert "| RUM 64, λ=1, η=N/A | 16 | 10 |" in from_workdir and "kernels_copying_cpu.png" in from_workdir
     # the records (no checkpoints; the drawn kernels as kernels.npz) go to a folder the report reads alone
     assert report.main(["--runs", str(runs), "--archive", str(kept)]) == 0
-    assert sorted(os.listdir(kept / "copy_cpu_rum_lam1")) == ["config.json", "kernels.npz", "metrics.jsonl.gz",
-                                                              "run_info.json"]
+    assert sorted(os.listdir(kept / "copy_cpu_rum_lam1")) == [
+        "config.json",
+        "kernels.npz",
+        "metrics.jsonl.gz",
+        "run_info.json",
+    ]
     shutil.rmtree(runs)
     assert report.main(["--runs", str(kept), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
     assert out.read_text() == from_workdir  # the same document, kernel figure included, with no workdir
@@ -128,8 +134,11 @@ def test_archived_records_regenerate_the_report_and_check_names_a_section_that_d
     out.write_text(from_workdir.replace("| RUM 64, λ=1, η=N/A | 16 | 10 |", "| RUM 64, λ=1, η=N/A | 16 | 11 |"))
     assert report.check(str(out), str(figures)) == ["copying_cpu"]
     assert report.main(["--check", "--out", str(out), "--figures", str(figures), "--readme", ""]) == 1
-    out.write_text(from_workdir.replace("<!-- report:babi_10k -->", "<!-- report:babi_1k -->\nx\n<!-- /report:babi_1k -->\n"
-                                        "<!-- report:babi_10k -->"))
+    out.write_text(
+        from_workdir.replace(
+            "<!-- report:babi_10k -->", "<!-- report:babi_1k -->\nx\n<!-- /report:babi_1k -->\n<!-- report:babi_10k -->"
+        )
+    )
     assert report.check(str(out), str(figures)) == ["babi_1k (not generated)"]
 
 
@@ -147,8 +156,14 @@ def test_an_accuracy_stored_in_float32_counts_as_reaching_its_threshold():
 
 def test_paper_gaps_names_tasks_far_below_and_above_the_paper():
     # Table 4: RUM task 1 79.7, task 2 39.4, task 4 100; LSTM task 1 50; MemN2N task 19 17
-    text = paper_gaps({"RUM 256 (sentence)": {1: 97.5, 2: 41.6, 4: 80.0}, "LSTM 256 (sentence)": {1: 45.0},
-                              "MemN2N (10k)": {19: 6.9}, "RUM 256 (word)": {}})
+    text = paper_gaps(
+        {
+            "RUM 256 (sentence)": {1: 97.5, 2: 41.6, 4: 80.0},
+            "LSTM 256 (sentence)": {1: 45.0},
+            "MemN2N (10k)": {19: 6.9},
+            "RUM 256 (word)": {},
+        }
+    )
     assert "RUM 256 (sentence): below on tasks 4 (80.0 vs 100); above on tasks 1 (97.5 vs 79.7) (of 3)" in text
     assert "LSTM 256 (sentence): no task (of 1)" in text  # 5 points below is within 10
     assert "MemN2N (10k): below on tasks 19 (6.9 vs 17) (of 1)" in text
@@ -157,8 +172,14 @@ def test_paper_gaps_names_tasks_far_below_and_above_the_paper():
 
 
 def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
-    text = input_comparison({"RUM 256 (sentence)": {4: 68.7, 18: 59.1, 1: 97.5}, "RUM 256 (word)": {18: 93.0, 4: 82.5},
-                                    "LSTM 256 (sentence)": {4: 60.0}, "MemN2N (10k)": {4: 97.0}})
+    text = input_comparison(
+        {
+            "RUM 256 (sentence)": {4: 68.7, 18: 59.1, 1: 97.5},
+            "RUM 256 (word)": {18: 93.0, 4: 82.5},
+            "LSTM 256 (sentence)": {4: 60.0},
+            "MemN2N (10k)": {4: 97.0},
+        }
+    )
     assert "RUM 256, task 4: 68.7 against 82.5, task 18: 59.1 against 93.0." in text
     assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
     assert input_comparison({"RUM 256 (sentence)": {1: 97.5}, "RUM 256 (word)": {}}) == ""
@@ -166,17 +187,24 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
 
 def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_fraction_of_the_baseline():
     def run(name, losses):  # test evaluations every 1000 steps, baseline 0.1
-        return {"name": name, "test": [{"step": 1000 * (i + 1), "loss": loss, "baseline_loss": 0.1}
-                                       for i, loss in enumerate(losses)]}
+        return {
+            "name": name,
+            "test": [{"step": 1000 * (i + 1), "loss": loss, "baseline_loss": 0.1} for i, loss in enumerate(losses)],
+        }
 
-    runs = [run("copy200_rum", [0.06, 0.04, 0.006, 0.004]), run("copy200_rum_lam1", [0.03, 0.004, 0.0]),
-            run("copy200_lstm", [0.098, 0.097])]
+    runs = [
+        run("copy200_rum", [0.06, 0.04, 0.006, 0.004]),
+        run("copy200_rum_lam1", [0.03, 0.004, 0.0]),
+        run("copy200_lstm", [0.098, 0.097]),
+    ]
     assert first_below(runs[0], 1 / 2)["step"] == 2000
     assert first_below(runs[0], 1 / 20)["step"] == 4000  # 0.006 at step 3000 is not under 0.005
     assert first_below(runs[2], 1 / 2) is None
     (text, _) = copying_verdict(runs)
-    assert ("under half the baseline first: RUM 100, λ=1, η=N/A at step 1000; RUM 250, λ=0, η=N/A at step 2000. "
-            "Under a twentieth of it: RUM 100, λ=1, η=N/A at step 2000; RUM 250, λ=0, η=N/A at step 4000.") in text
+    assert (
+        "under half the baseline first: RUM 100, λ=1, η=N/A at step 1000; RUM 250, λ=0, η=N/A at step 2000. "
+        "Under a twentieth of it: RUM 100, λ=1, η=N/A at step 2000; RUM 250, λ=0, η=N/A at step 4000."
+    ) in text
     assert "Still on the baseline at the last evaluation: LSTM 250 (2000 steps)." in text
 
 
@@ -230,7 +258,7 @@ def test_the_archive_keeps_a_record_that_reaches_further_than_a_rerun(tmp_path):
             (folder / "metrics.jsonl").write_text(text)
 
     write(tmp_path / "kept" / "recall30_rum", [500, 1000], gz=True)
-    write(tmp_path / "runs" / "recall30_rum", [500])        # restarted: behind the record
+    write(tmp_path / "runs" / "recall30_rum", [500])  # restarted: behind the record
     write(tmp_path / "runs" / "recall30_lstm", [500, 1000])  # new
     assert archive([str(tmp_path / "runs")], str(tmp_path / "kept")) == ["recall30_lstm"]
     assert read_metrics(str(tmp_path / "kept" / "recall30_rum"))[-1]["step"] == 1000

@@ -24,12 +24,14 @@ def _close(a, b, tol):
 def _loss(layer_type, kwargs, xs):
     def loss(cell):
         carry, ys = layer_type(cell)(xs, return_carry=True, **kwargs)
-        return jnp.sum(ys ** 2) + sum(jnp.sum(jnp.sin(leaf)) for leaf in jax.tree.leaves(carry))
+        return jnp.sum(ys**2) + sum(jnp.sum(jnp.sin(leaf)) for leaf in jax.tree.leaves(carry))
+
     return loss
 
 
-@pytest.mark.parametrize("lam,eta,layer_norm,reverse", list(itertools.product((0, 1), (None, 1.0), (False, True),
-                                                                              (False, True))))
+@pytest.mark.parametrize(
+    "lam,eta,layer_norm,reverse", list(itertools.product((0, 1), (None, 1.0), (False, True), (False, True)))
+)
 def test_rnn_equals_nnx_rnn_with_ragged_lengths(x64, lam, eta, layer_norm, reverse):
     cell = _cell(lam, eta, layer_norm)
     xs = jax.random.normal(jax.random.key(1), (4, 7, 3), jnp.float64)
@@ -49,10 +51,16 @@ def test_rnn_time_major_batch_axes_and_initial_carry(x64):
     carry = rumjax.RUMCarry(h0, jnp.broadcast_to(jnp.eye(6), (2, 3, 6, 6)))
     for layer in (rumjax.RNN(cell, time_major=True), nnx.RNN(cell, time_major=True)):
         assert layer(xs).shape == (5, 2, 3, 6)
-    _close(rumjax.RNN(cell, time_major=True, return_carry=True)(xs, initial_carry=carry),
-           nnx.RNN(cell, time_major=True, return_carry=True)(xs, initial_carry=carry), 1e-10)
-    _close(rumjax.RNN(cell)(xs, time_major=True, reverse=True),  # call arguments override the constructor's
-           nnx.RNN(cell)(xs, time_major=True, reverse=True), 1e-10)
+    _close(
+        rumjax.RNN(cell, time_major=True, return_carry=True)(xs, initial_carry=carry),
+        nnx.RNN(cell, time_major=True, return_carry=True)(xs, initial_carry=carry),
+        1e-10,
+    )
+    _close(
+        rumjax.RNN(cell)(xs, time_major=True, reverse=True),  # call arguments override the constructor's
+        nnx.RNN(cell)(xs, time_major=True, reverse=True),
+        1e-10,
+    )
 
 
 def test_rnn_inside_bidirectional(x64):
@@ -69,8 +77,11 @@ def test_rnn_inside_bidirectional(x64):
 def test_rnn_falls_back_to_nnx_scan_for_other_cells():
     cell = nnx.GRUCell(3, 5, rngs=nnx.Rngs(0))
     xs = jax.random.normal(jax.random.key(5), (2, 4, 3))
-    _close(rumjax.RNN(cell, return_carry=True)(xs, seq_lengths=jnp.array([4, 2])),
-           nnx.RNN(cell, return_carry=True)(xs, seq_lengths=jnp.array([4, 2])), 0)
+    _close(
+        rumjax.RNN(cell, return_carry=True)(xs, seq_lengths=jnp.array([4, 2])),
+        nnx.RNN(cell, return_carry=True)(xs, seq_lengths=jnp.array([4, 2])),
+        0,
+    )
 
 
 def test_rnn_reaches_the_reversible_path_and_stores_no_memory_per_step():
@@ -88,8 +99,7 @@ def test_rnn_reaches_the_reversible_path_and_stores_no_memory_per_step():
     assert temp_bytes(nnx.RNN, 128) - temp_bytes(nnx.RNN, 64) >= memories
     assert temp_bytes(rumjax.RNN, 128) - temp_bytes(rumjax.RNN, 64) < memories / 2
     xs = jax.random.normal(jax.random.key(7), (16, 20, 8))
-    _, reference = rum_sequence(cell.params, cell.initialize_carry(xs[:, 0].shape), xs, lam=1, eta=1.0,
-                                reversible=True)
+    _, reference = rum_sequence(cell.params, cell.initialize_carry(xs[:, 0].shape), xs, lam=1, eta=1.0, reversible=True)
     _close(rumjax.RNN(cell)(xs), reference, 1e-5)
 
 
@@ -120,6 +130,7 @@ def test_half_precision_parameters(dtype, gate_init):
 
 # Flax's cell arguments, with Flax's meaning (flax.nnx.GRUCell / LSTMCell)
 
+
 def test_bias_init_sets_every_bias_and_none_keeps_the_authors_values():
     default = rumjax.RUMCell(3, 4, rngs=nnx.Rngs(0))
     np.testing.assert_array_equal(default.b_tau[...], np.ones(4))
@@ -132,8 +143,14 @@ def test_bias_init_sets_every_bias_and_none_keeps_the_authors_values():
 
 
 def test_kernel_inits_are_honoured_by_separate_and_refused_by_joint():
-    cell = rumjax.RUMCell(3, 4, gate_init="separate", kernel_init=nnx.initializers.constant(0.5),
-                          recurrent_kernel_init=nnx.initializers.constant(-0.5), rngs=nnx.Rngs(0))
+    cell = rumjax.RUMCell(
+        3,
+        4,
+        gate_init="separate",
+        kernel_init=nnx.initializers.constant(0.5),
+        recurrent_kernel_init=nnx.initializers.constant(-0.5),
+        rngs=nnx.Rngs(0),
+    )
     np.testing.assert_array_equal(cell.w_x_tau[...], np.full((3, 4), 0.5))
     np.testing.assert_array_equal(cell.w_x_eps[...], np.full((3, 4), 0.5))
     np.testing.assert_array_equal(cell.w_h_u[...], np.full((4, 4), -0.5))
@@ -144,9 +161,14 @@ def test_kernel_inits_are_honoured_by_separate_and_refused_by_joint():
 def test_metadata_annotates_the_parameters_for_sharding():
     mesh = jax.make_mesh((1,), ("model",), axis_types=(jax.sharding.AxisType.Auto,))
     with jax.set_mesh(mesh):
-        cell = rumjax.RUMCell(3, 4, kernel_metadata={"out_sharding": (None, "model")},
-                              recurrent_kernel_metadata={"out_sharding": ("model", None)},
-                              bias_metadata={"out_sharding": ("model",)}, rngs=nnx.Rngs(0))
+        cell = rumjax.RUMCell(
+            3,
+            4,
+            kernel_metadata={"out_sharding": (None, "model")},
+            recurrent_kernel_metadata={"out_sharding": ("model", None)},
+            bias_metadata={"out_sharding": ("model",)},
+            rngs=nnx.Rngs(0),
+        )
         spec = nnx.get_partition_spec(nnx.state(cell, nnx.Param))
     assert tuple(spec["w_x_tau"].value) == (None, "model") and tuple(spec["w_x_eps"].value) == (None, "model")
     assert tuple(spec["w_h_u"].value) == ("model", None)
@@ -167,5 +189,6 @@ def test_carry_init_draws_h0_and_keeps_the_memory_at_the_identity():
     np.testing.assert_array_equal(plain.h, np.zeros((2, 4)))  # no carry_init: the paper's h_0 = 0
     # through nnx.RNN and rumjax.RNN, the drawn h_0 is where the sequence starts
     xs = jnp.ones((2, 5, 3))
-    np.testing.assert_allclose(rumjax.RNN(cell)(xs, rngs=nnx.Rngs(carry=1)), nnx.RNN(cell)(xs, rngs=nnx.Rngs(carry=1)),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        rumjax.RNN(cell)(xs, rngs=nnx.Rngs(carry=1)), nnx.RNN(cell)(xs, rngs=nnx.Rngs(carry=1)), atol=1e-5
+    )

@@ -15,8 +15,14 @@ from tests.reference import rum_sequence
 
 def _random_params(rng, nx, nh, dtype=np.float64):
     shapes = dict(
-        w_x_tau=(nx, nh), w_h_tau=(nh, nh), b_tau=(nh,), w_x_u=(nx, nh),
-        w_h_u=(nh, nh), b_u=(nh,), w_x_eps=(nx, nh), b_eps=(nh,),
+        w_x_tau=(nx, nh),
+        w_h_tau=(nh, nh),
+        b_tau=(nh,),
+        w_x_u=(nx, nh),
+        w_h_u=(nh, nh),
+        b_u=(nh,),
+        w_x_eps=(nx, nh),
+        b_eps=(nh,),
     )
     return {k: (rng.normal(size=s) / np.sqrt(s[0] if len(s) == 2 else 1)).astype(dtype) for k, s in shapes.items()}
 
@@ -187,5 +193,6 @@ class RUMStepVariantsTest(chex.TestCase):
         step = self.variant(lambda carry, x: rum_step(params, carry, x, lam=1, eta=1.0))
         carry, h = step(rum_initial_carry((bsz,), nh, 1), jnp.asarray(xs[:, 0]))
         chex.assert_shape(carry.memory, (bsz, nh, nh))
-        chex.assert_trees_all_close(h, jnp.asarray(rum_sequence(p, xs.astype(np.float64), lam=1, eta=1.0)[:, 0],
-                                                   jnp.float32), atol=1e-5)
+        chex.assert_trees_all_close(
+            h, jnp.asarray(rum_sequence(p, xs.astype(np.float64), lam=1, eta=1.0)[:, 0], jnp.float32), atol=1e-5
+        )

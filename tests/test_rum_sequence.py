@@ -51,7 +51,8 @@ def test_reversible_gradients_equal_the_stored_ones(dtype, tol, eta, layer_norm)
             scale = float(jnp.max(jnp.abs(b))) + 1e-12
             assert float(jnp.max(jnp.abs(a - b))) / scale < tol
         assert float(loss(cell.params, cell.ln_params, carry, True)) == pytest.approx(
-            float(loss(cell.params, cell.ln_params, carry, False)))
+            float(loss(cell.params, cell.ln_params, carry, False))
+        )
 
 
 def test_reversible_backward_stores_no_memory_per_step():
@@ -99,7 +100,9 @@ def test_remat_keeps_gradients_and_stores_less_per_step():
         assert float(jnp.max(jnp.abs(a - c))) <= 1e-4 * float(jnp.max(jnp.abs(c)))  # float32, relative to the leaf
 
     def growth(remat):
-        sizes = [grad_fn(t, remat).lower(cell.params).compile().memory_analysis().temp_size_in_bytes for t in (100, 200)]
+        sizes = [
+            grad_fn(t, remat).lower(cell.params).compile().memory_analysis().temp_size_in_bytes for t in (100, 200)
+        ]
         return sizes[1] - sizes[0]
 
     assert growth(True) < 0.6 * growth(False), (growth(True), growth(False))
@@ -114,11 +117,14 @@ def test_batch_chunks_give_the_same_values_and_gradients(x64):
     carry = rum_initial_carry((4,), 6, 1, jnp.float64)
 
     def loss(params, chunk):
-        final, hs = rum_sequence(params, carry, xs, lam=1, eta=1.0, layer_norm=cell.ln_params, reversible=True,
-                                 batch_chunk=chunk)
+        final, hs = rum_sequence(
+            params, carry, xs, lam=1, eta=1.0, layer_norm=cell.ln_params, reversible=True, batch_chunk=chunk
+        )
         return jnp.sum(hs * w) + jnp.sum(final.memory[:, 0])
 
-    for a, b in zip(jax.tree.leaves(jax.grad(loss)(cell.params, 2)), jax.tree.leaves(jax.grad(loss)(cell.params, None))):
+    for a, b in zip(
+        jax.tree.leaves(jax.grad(loss)(cell.params, 2)), jax.tree.leaves(jax.grad(loss)(cell.params, None))
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="batch_chunk=3 must divide the batch of 4"):
         loss(cell.params, 3)

@@ -69,8 +69,9 @@ def test_generators_are_seeded():
     np.testing.assert_array_equal(jax.jit(task.sample, static_argnums=1)(jax.random.key(3), 8)["inputs"], a)
 
 
-@pytest.mark.parametrize("name,options", [("copying", {"delay": 0}), ("recall", {"length": 31}),
-                                          ("recall", {"lenght": 30}), ("nope", {})])
+@pytest.mark.parametrize(
+    "name,options", [("copying", {"delay": 0}), ("recall", {"length": 31}), ("recall", {"lenght": 30}), ("nope", {})]
+)
 def test_bad_task_options_raise(name, options):
     with pytest.raises(ValueError, match=name if name != "nope" else "valid tasks"):
         make_task(name, **options)

@@ -29,13 +29,20 @@ def babi_rows(examples):
     """What the builder should hold for parsed examples, as a multiset (record order is TFDS's)."""
     return collections.Counter(
         ("\n".join(" ".join(s) for s in ex.story), " ".join(ex.question), ex.answer, tuple(ex.supporting))
-        for ex in examples)
+        for ex in examples
+    )
 
 
 def source_rows(source):
     return collections.Counter(
-        (r["story"].decode(), r["question"].decode(), r["answer"].decode(), tuple(int(i) for i in r["supporting_facts"]))
-        for r in (source[i] for i in range(len(source))))
+        (
+            r["story"].decode(),
+            r["question"].decode(),
+            r["answer"].decode(),
+            tuple(int(i) for i in r["supporting_facts"]),
+        )
+        for r in (source[i] for i in range(len(source)))
+    )
 
 
 def write_babi(root, text_train, text_test):
@@ -47,8 +54,9 @@ def write_babi(root, text_train, text_test):
 def test_babi_qa_from_hand_made_files(tmp_path):
     manual = tmp_path / "manual"
     write_babi(manual, BABI_SAMPLE, BABI_SAMPLE.replace("bathroom", "kitchen"))
-    builder = build(BabiQa(config="en-qa1", data_dir=str(tmp_path / "tfds"), file_format="array_record",
-                           check=False), manual)
+    builder = build(
+        BabiQa(config="en-qa1", data_dir=str(tmp_path / "tfds"), file_format="array_record", check=False), manual
+    )
     assert set(builder.info.splits) == {"train", "test"}
     train, test = builder.as_data_source("train"), builder.as_data_source("test")
     assert source_rows(train) == babi_rows(babi.parse(BABI_SAMPLE.splitlines(True)))

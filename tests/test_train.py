@@ -13,8 +13,8 @@ from flax import nnx
 
 import train
 from configs import copying, recall
-from training.metric_log import read_metrics
 from tasks.copying import CopyingTask
+from training.metric_log import read_metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -180,15 +180,26 @@ def test_bad_cell_option_is_named(tmp_path):
 @pytest.mark.slow
 def test_unknown_config_key_on_the_command_line_is_named(tmp_path):
     out = subprocess.run(
-        [sys.executable, "train.py", "--config=configs/copying.py:cpu", f"--workdir={tmp_path}",
-         "--config.num_stepz=3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "train.py",
+            "--config=configs/copying.py:cpu",
+            f"--workdir={tmp_path}",
+            "--config.num_stepz=3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode != 0
     assert "num_stepz" in out.stderr and "num_steps" in out.stderr  # "Did you mean ...?"
     out = subprocess.run(
         [sys.executable, "train.py", "--config=configs/copying.py:cpu,lstmm", f"--workdir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode != 0 and "lstmm" in out.stderr
 

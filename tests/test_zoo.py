@@ -55,8 +55,9 @@ def test_carry_is_stable_and_rnn_equals_loop(name, dtype):
         loop.append(y)
     ys = nnx.RNN(cell)(xs, initial_carry=carry)
     atol, rtol = (1e-5, 1e-5) if dtype is None else (3e-2, 2e-2)  # bfloat16: 8 bits of mantissa, 6 steps
-    np.testing.assert_allclose(np.asarray(ys, np.float32), np.asarray(jnp.stack(loop, 1), np.float32), atol=atol,
-                               rtol=rtol)
+    np.testing.assert_allclose(
+        np.asarray(ys, np.float32), np.asarray(jnp.stack(loop, 1), np.float32), atol=atol, rtol=rtol
+    )
     # the state stays at least float32 whatever the compute dtype
     for leaf in jax.tree.leaves(carry):
         if jnp.issubdtype(leaf.dtype, jnp.floating):
@@ -83,8 +84,9 @@ def test_jit_equals_eager_and_gradients_are_finite(name, dtype):
     assert sum(float(jnp.sum(jnp.abs(g.astype(jnp.float32)))) for g in leaves) > 0, f"{name}: all gradients zero"
 
 
-@pytest.mark.parametrize("param_dtype", [jnp.float32, pytest.param(jnp.bfloat16, marks=pytest.mark.slow)],
-                         ids=["float32", "bfloat16"])
+@pytest.mark.parametrize(
+    "param_dtype", [jnp.float32, pytest.param(jnp.bfloat16, marks=pytest.mark.slow)], ids=["float32", "bfloat16"]
+)
 @pytest.mark.parametrize("name", ZOO)
 def test_every_cell_through_every_door(name, param_dtype):
     """Flax's cell-generic contract, through rumjax.RNN, nnx.RNN and nnx.Bidirectional, with float32 or

@@ -23,14 +23,28 @@ def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier | Lang
     if c.model == "memn2n":
         if getattr(task, "format", None) != "memory":
             raise ValueError("config.model='memn2n' reads sentences: set config.task_options.format='memory' (bAbI).")
-        return MemN2N(vocab_size=task.vocab_size, embed_dim=c.embed_dim, hops=c.memn2n.hops,
-                      memory_size=task.memory_size, linear_start_steps=c.memn2n.linear_start_steps,
-                      rngs=nnx.Rngs(params=c.seed))
+        return MemN2N(
+            vocab_size=task.vocab_size,
+            embed_dim=c.embed_dim,
+            hops=c.memn2n.hops,
+            memory_size=task.memory_size,
+            linear_start_steps=c.memn2n.linear_start_steps,
+            rngs=nnx.Rngs(params=c.seed),
+        )
     if getattr(task, "stream", False):
         return LanguageModel(
-            vocab_size=task.vocab_size, cell=c.cell, hidden=c.hidden, embed_dim=c.embed_dim,
-            cell_options=cell_options(c), num_layers=c.num_layers, zoneout_cell=c.zoneout_cell,
-            zoneout_hidden=c.zoneout_hidden, dropout=c.dropout, dtype=dtype, unroll=c.unroll, remat=c.remat,
+            vocab_size=task.vocab_size,
+            cell=c.cell,
+            hidden=c.hidden,
+            embed_dim=c.embed_dim,
+            cell_options=cell_options(c),
+            num_layers=c.num_layers,
+            zoneout_cell=c.zoneout_cell,
+            zoneout_hidden=c.zoneout_hidden,
+            dropout=c.dropout,
+            dtype=dtype,
+            unroll=c.unroll,
+            remat=c.remat,
             rngs=nnx.Rngs(params=c.seed),
         )
     return SequenceClassifier(

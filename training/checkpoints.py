@@ -34,8 +34,11 @@ class Checkpoints:
     def __init__(self, workdir: str, keep: int):
         self.workdir = workdir
         self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))  # orbax needs an absolute path
-        self.manager = ocp.CheckpointManager(self.directory, item_names=("state", "meta"),
-                                             options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+        self.manager = ocp.CheckpointManager(
+            self.directory,
+            item_names=("state", "meta"),
+            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+        )
         self._best_dir = os.path.abspath(os.path.join(workdir, "best"))
         self._best = None
         self.moved: list[str] = []  # what was moved aside, for the run's log
@@ -44,8 +47,11 @@ class Checkpoints:
     def best(self) -> ocp.CheckpointManager:
         """The best-on-validation checkpoint (<workdir>/best, one kept), opened on first use."""
         if self._best is None:
-            self._best = ocp.CheckpointManager(self._best_dir, item_names=("state", "meta"),
-                                               options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+            self._best = ocp.CheckpointManager(
+                self._best_dir,
+                item_names=("state", "meta"),
+                options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
+            )
         return self._best
 
     def best_valid_loss(self) -> float:
@@ -55,8 +61,10 @@ class Checkpoints:
         return meta.meta["valid_loss"]
 
     def save_best(self, state, meta: dict) -> None:
-        self.best.save(int(state.step), args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)),
-                                                                meta=ocp.args.JsonSave(meta)))
+        self.best.save(
+            int(state.step),
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)), meta=ocp.args.JsonSave(meta)),
+        )
 
     def restore_best(self, target):
         """The best-on-validation state (None if none was kept)."""
@@ -76,8 +84,9 @@ class Checkpoints:
         step = int(state.step)
         if step in self.manager.all_steps():
             return
-        self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)),
-                                                        meta=ocp.args.JsonSave(meta)))
+        self.manager.save(
+            step, args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)), meta=ocp.args.JsonSave(meta))
+        )
 
     def reached_preemption(self, step: int) -> bool:
         """Whether JAX's preemption notice (SIGTERM on a multi-process cluster) asks every process to save at `step`."""
@@ -106,7 +115,8 @@ class Checkpoints:
             if step is None:
                 raise NoIntactCheckpoint(
                     f"{self.workdir}: no checkpoint can be read; found and moved aside: "
-                    f"{'; '.join(self.moved) or 'none'}. Start a new run, or restore a copy of the workdir.")
+                    f"{'; '.join(self.moved) or 'none'}. Start a new run, or restore a copy of the workdir."
+                )
             try:
                 meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
                 return meta.get("config", {})
@@ -123,8 +133,9 @@ class Checkpoints:
         failures = []
         for step in steps:
             try:
-                restored = self.manager.restore(step, args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
+                restored = self.manager.restore(
+                    step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
+                )
             except Exception as err:  # noqa: BLE001 (orbax raises many types)
                 failures.append((step, err))
                 continue
@@ -133,8 +144,9 @@ class Checkpoints:
             return restored.state, restored.meta
         step, err = failures[0]
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"Could not restore the checkpoints in {self.directory} (steps {steps}) into this config: "
-                         f"{first}") from err
+        raise ValueError(
+            f"Could not restore the checkpoints in {self.directory} (steps {steps}) into this config: {first}"
+        ) from err
 
     def close(self) -> None:
         """Wait for saves in flight, then release the managers."""

@@ -17,8 +17,19 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float
 SCHEDULES = ("constant", "piecewise")
 MODELS = ("rnn", "memn2n")  # rnn: a registered cell in a sequence model; memn2n: the attention baseline
 # Keys that fix the model's shapes: a resumed run must have the same values as its checkpoint.
-MODEL_KEYS = ("task", "task_options", "model", "cell", "hidden", "embed_dim", "num_layers", "optimizer", "grad_clip",
-              "loss_reduction", "readout_hidden")
+MODEL_KEYS = (
+    "task",
+    "task_options",
+    "model",
+    "cell",
+    "hidden",
+    "embed_dim",
+    "num_layers",
+    "optimizer",
+    "grad_clip",
+    "loss_reduction",
+    "readout_hidden",
+)
 LOSS_REDUCTIONS = ("mean", "sum_time")
 # Cell options that choose how a step is computed, not what it computes (the same function and gradients):
 # a resumed run may change them, and takes today's value.
@@ -34,8 +45,18 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
             kind = "a non-negative" if allow_zero else "a positive"
             raise ValueError(f"config.{key} must be {kind} integer, got {value!r}.")
 
-    for key in ("batch_size", "num_steps", "hidden", "log_every", "eval_every", "checkpoint_every",
-                "keep_checkpoints", "eval_size", "eval_batch_size", "unroll"):
+    for key in (
+        "batch_size",
+        "num_steps",
+        "hidden",
+        "log_every",
+        "eval_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "eval_size",
+        "eval_batch_size",
+        "unroll",
+    ):
         positive_int(key)
     for key in ("embed_dim", "num_devices", "seed", "eval_seed"):
         positive_int(key, allow_zero=True)
@@ -45,9 +66,15 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
     for key in ("zoneout_cell", "zoneout_hidden"):
         if not (isinstance(c[key], (int, float)) and 0 <= c[key] < 1):
             raise ValueError(f"config.{key} must be in [0, 1), got {c[key]!r}.")
-    named = (("task", "valid tasks", sorted(TASKS)), ("cell", "valid cells", sorted(CELLS)),
-             ("optimizer", "valid", list(OPTIMIZER_OPTIONS)), ("model", "valid", MODELS), ("dtype", "valid", list(DTYPES)),
-             ("loss_reduction", "valid", LOSS_REDUCTIONS), ("schedule", "valid", SCHEDULES))
+    named = (
+        ("task", "valid tasks", sorted(TASKS)),
+        ("cell", "valid cells", sorted(CELLS)),
+        ("optimizer", "valid", list(OPTIMIZER_OPTIONS)),
+        ("model", "valid", MODELS),
+        ("dtype", "valid", list(DTYPES)),
+        ("loss_reduction", "valid", LOSS_REDUCTIONS),
+        ("schedule", "valid", SCHEDULES),
+    )
     for key, label, allowed in named:
         if c[key] not in allowed:
             raise ValueError(f"config.{key}={c[key]!r} is unknown; {label}: {', '.join(allowed)}.")
@@ -66,9 +93,11 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError(f"config.grad_clip must be >= 0 (0 turns clipping off), got {c.grad_clip!r}.")
     n_dev = c.num_devices or jax.device_count()
     if jax.process_count() > 1 and n_dev != jax.device_count():
-        raise ValueError(f"config.num_devices={c.num_devices} does not fit {jax.process_count()} processes with "
-                         f"{jax.local_device_count()} devices each: with several processes the mesh spans every "
-                         f"device; use 0 (all {jax.device_count()}).")
+        raise ValueError(
+            f"config.num_devices={c.num_devices} does not fit {jax.process_count()} processes with "
+            f"{jax.local_device_count()} devices each: with several processes the mesh spans every "
+            f"device; use 0 (all {jax.device_count()})."
+        )
     if n_dev > jax.device_count():
         raise ValueError(f"config.num_devices={c.num_devices} but JAX sees only {jax.device_count()} devices.")
     for key in ("batch_size", "eval_batch_size"):
@@ -80,6 +109,7 @@ def validate_config(c: ml_collections.ConfigDict) -> None:
 
 def load_config(path: str) -> ml_collections.ConfigDict:
     """A run's saved config.json over today's defaults, so runs saved before a key existed still load."""
+
     def merge(base, saved):
         for key, value in saved.items():
             if isinstance(value, dict) and key in base and isinstance(base[key], ml_collections.ConfigDict):
@@ -125,8 +155,11 @@ def cell_options(c: ml_collections.ConfigDict) -> dict:
 def compute_only_changes(saved: dict, c: ml_collections.ConfigDict) -> dict:
     """{"block.key": (saved value, today's value)} for the COMPUTE_ONLY options of `c`'s cell that differ."""
     block = saved.get(c.cell, {})
-    return {f"{c.cell}.{key}": (block[key], c[c.cell][key]) for key in COMPUTE_ONLY.get(c.cell, ())
-            if key in block and block[key] != c[c.cell][key]}
+    return {
+        f"{c.cell}.{key}": (block[key], c[c.cell][key])
+        for key in COMPUTE_ONLY.get(c.cell, ())
+        if key in block and block[key] != c[c.cell][key]
+    }
 
 
 def saved_config_mismatch(saved: dict, c: ml_collections.ConfigDict) -> list[str]:

@@ -14,14 +14,14 @@ import jax
 import numpy as np
 
 
-def initialize(coordinator_address: str | None, num_processes: int | None, process_id: int | None,
-               auto: bool) -> None:
+def initialize(coordinator_address: str | None, num_processes: int | None, process_id: int | None, auto: bool) -> None:
     """`jax.distributed.initialize` with the given layout, or with none (`auto`: JAX detects the cluster)."""
     if coordinator_address:
         if num_processes is None or process_id is None:
             raise ValueError("--coordinator_address needs --num_processes and --process_id.")
-        jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                                   process_id=process_id)
+        jax.distributed.initialize(
+            coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+        )
     elif auto:
         jax.distributed.initialize()
 

@@ -33,19 +33,32 @@ class Evaluator:
         if self.stream:
             self.sets = {name: shard(task.rows(name, c.eval_batch_size)) for name in ("valid", "test")}
         elif hasattr(task, "eval_sets"):
-            self.sets = {name: [shard(b) for b in batches] for name, batches in task.eval_sets(c.eval_batch_size).items()}
+            self.sets = {
+                name: [shard(b) for b in batches] for name, batches in task.eval_sets(c.eval_batch_size).items()
+            }
         else:
             key = jax.random.key(c.eval_seed)
-            self.sets = {"test": [shard(task.sample(jax.random.fold_in(key, i), c.eval_batch_size))
-                                  for i in range(c.eval_size // c.eval_batch_size)]}
+            self.sets = {
+                "test": [
+                    shard(task.sample(jax.random.fold_in(key, i), c.eval_batch_size))
+                    for i in range(c.eval_size // c.eval_batch_size)
+                ]
+            }
         self._eval_fn = jax.jit(partial(eval_step, graphdef, task))
 
     def sums(self, params, name: str, step: int) -> dict:
         """Metric sums of split `name`."""
         batch_size = self.c.eval_batch_size
         if self.stream:
-            return stream_scan(self.graphdef, self.task, batch_size, self.task.row_length(name, batch_size),
-                               self.task.num_batches(name, batch_size), params, self.sets[name])
+            return stream_scan(
+                self.graphdef,
+                self.task,
+                batch_size,
+                self.task.row_length(name, batch_size),
+                self.task.num_batches(name, batch_size),
+                params,
+                self.sets[name],
+            )
         totals = None
         for batch in self.sets[name]:
             sums = self._eval_fn(params, batch, step)

@@ -17,17 +17,21 @@ from training.steps import check_finite
 
 
 class Progress:
-    def __init__(self, c, workdir: str, start: int, wall_offset: float, learning_rate, reference: dict,
-                 stream: bool):
+    def __init__(self, c, workdir: str, start: int, wall_offset: float, learning_rate, reference: dict, stream: bool):
         from tqdm import tqdm
 
         self.c, self.workdir, self.reference, self.stream = c, workdir, reference, stream
         self.learning_rate = learning_rate
         self.primary = jax.process_index() == 0  # one writer: metrics, TensorBoard and the bar on process 0 only
         self.log = MetricLog(workdir, resume_step=start) if self.primary else None
-        self.bar = tqdm(total=c.num_steps, initial=start, disable=not (c.progress and self.primary), dynamic_ncols=True,
-                        mininterval=1.0 if sys.stderr.isatty() else 30.0,
-                        desc=os.path.basename(os.path.normpath(workdir)))
+        self.bar = tqdm(
+            total=c.num_steps,
+            initial=start,
+            disable=not (c.progress and self.primary),
+            dynamic_ncols=True,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+            desc=os.path.basename(os.path.normpath(workdir)),
+        )
         self.pending: list[tuple[int, dict]] = []
         self.wall_offset, self.t_start = wall_offset, time.perf_counter()
         self.window_start, self.window_steps = self.t_start, 0
@@ -60,8 +64,9 @@ class Progress:
         if self.stream:
             mean["bpc"] = mean["loss"] / math.log(2)
         self.write(step, "train", mean)
-        self.bar.set_postfix(loss=f"{mean['loss']:.4f}", acc=f"{mean['accuracy']:.3f}",
-                             sps=f"{mean['steps_per_sec']:.2f}", refresh=False)
+        self.bar.set_postfix(
+            loss=f"{mean['loss']:.4f}", acc=f"{mean['accuracy']:.3f}", sps=f"{mean['steps_per_sec']:.2f}", refresh=False
+        )
         self.pending, self.window_start, self.window_steps = [], now, 0
 
     def write(self, step: int, split: str, metrics: dict) -> None:

@@ -28,8 +28,13 @@ def run_info(params, mesh) -> dict:
 def git_commit() -> str | None:
     """The commit of the code that ran (None outside a git checkout)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=os.path.dirname(os.path.abspath(__file__)))
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None

@@ -72,8 +72,15 @@ def stream_metrics(graphdef, task, params, split: str, batch_size: int, sharding
     passed from segment to segment (one jitted scan over the segments; the rows are an argument)."""
     rows = task.rows(split, batch_size)
     rows = jax.device_put(rows, sharding) if sharding is not None else rows
-    return stream_scan(graphdef, task, batch_size, task.row_length(split, batch_size),
-                       task.num_batches(split, batch_size), params, rows)
+    return stream_scan(
+        graphdef,
+        task,
+        batch_size,
+        task.row_length(split, batch_size),
+        task.num_batches(split, batch_size),
+        params,
+        rows,
+    )
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
@@ -106,8 +113,10 @@ def best_model_test(graphdef, task, ckpt, state, batch_size: int) -> dict:
     stream in `batch_size` rows: the authors' test BPC at batch 1 (paper §4.4)."""
     best = ckpt.restore_best(state)
     params = (best if best is not None else state).params
-    metrics = {k: float(v) for k, v in means(jax.device_get(stream_metrics(graphdef, task, params, "test",
-                                                                           batch_size))).items()}
+    metrics = {
+        k: float(v)
+        for k, v in means(jax.device_get(stream_metrics(graphdef, task, params, "test", batch_size))).items()
+    }
     metrics["bpc"] = metrics["loss"] / math.log(2)
     metrics["best_step"] = int((best if best is not None else state).step)
     return metrics

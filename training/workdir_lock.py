@@ -29,8 +29,10 @@ class WorkdirLock:
             f.seek(0)
             holder = f.read().strip() or "another process"
             f.close()
-            raise WorkdirLocked(f"{os.path.dirname(self.path)} is in use by a live run ({holder}); wait for it to "
-                                "finish or stop it, or use another --workdir.") from None
+            raise WorkdirLocked(
+                f"{os.path.dirname(self.path)} is in use by a live run ({holder}); wait for it to "
+                "finish or stop it, or use another --workdir."
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")

@@ -39,16 +39,28 @@ def check(out: str, figures: str, readme: str | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", nargs="+", default=[RECORDS], help="folders holding the experiments' workdirs "
-                        f"or archived records, searched in this order (default: {RECORDS})")
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=[RECORDS],
+        help="folders holding the experiments' workdirs "
+        f"or archived records, searched in this order (default: {RECORDS})",
+    )
     parser.add_argument("--runs-label", default="RUNS", help="how commands name the runs folder")
     parser.add_argument("--out", default="RESULTS.md")
     parser.add_argument("--figures", default="results")
-    parser.add_argument("--readme", default="README.md", help="whose <!-- report:summary --> section gets the results "
-                        "table ('' for none)")
+    parser.add_argument(
+        "--readme",
+        default="README.md",
+        help="whose <!-- report:summary --> section gets the results table ('' for none)",
+    )
     parser.add_argument("--archive", help="copy the runs' records (no checkpoints) into this folder and stop")
-    parser.add_argument("--check", action="store_true", help=f"regenerate --out from {RECORDS} alone, in memory, "
-                        "and exit 1 naming every section that differs from the file")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"regenerate --out from {RECORDS} alone, in memory, "
+        "and exit 1 naming every section that differs from the file",
+    )
     args = parser.parse_args(argv)
     if args.archive:
         names = archive(args.runs, args.archive)
@@ -57,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         differ = check(args.out, args.figures, args.readme or None)
         if differ:
-            print(f"{args.out} differs from its regeneration from {RECORDS} in: {', '.join(differ)}. "
-                  f"Regenerate it with `python -m scripts.report` (after archiving new runs with "
-                  f"`python -m scripts.report --runs DIR --archive {RECORDS}`).", file=sys.stderr)
+            print(
+                f"{args.out} differs from its regeneration from {RECORDS} in: {', '.join(differ)}. "
+                f"Regenerate it with `python -m scripts.report` (after archiving new runs with "
+                f"`python -m scripts.report --runs DIR --archive {RECORDS}`).",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.out} matches its regeneration from {RECORDS}.")
         return 0

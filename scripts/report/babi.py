@@ -7,14 +7,29 @@ import os
 from scripts.report.plots import kernel_collection
 from scripts.report.records import at_least, command, finished, fmt_time, hardware, load_run
 
-
 # RUM paper, Table 4 (test accuracy %): RUM, LSTM (Weston et al.), GORU (Jing et al.), MemN2N (Sukhbaatar et al.);
 # which training-set size each column is, PAPER_COLUMNS.
 PAPER_TABLE4 = [
-    (79.7, 50, 46, 100), (39.4, 20, 40, 92), (46.6, 20, 34, 60), (100, 61, 63, 97), (96.8, 70, 87, 87),
-    (84.7, 48, 54, 94), (89.1, 49, 78, 83), (74.0, 45, 75, 90), (84.0, 64, 63, 87), (75.7, 44, 45, 85),
-    (90.6, 72, 69, 99), (95.0, 74, 70, 99), (91.5, 94, 93, 99), (43.9, 27, 38, 98), (58.8, 21, 55, 100),
-    (47.1, 23, 44, 99), (60.3, 51, 60, 49), (98.5, 52, 91, 89), (10.2, 8, 9, 17), (98.0, 91, 98, 100),
+    (79.7, 50, 46, 100),
+    (39.4, 20, 40, 92),
+    (46.6, 20, 34, 60),
+    (100, 61, 63, 97),
+    (96.8, 70, 87, 87),
+    (84.7, 48, 54, 94),
+    (89.1, 49, 78, 83),
+    (74.0, 45, 75, 90),
+    (84.0, 64, 63, 87),
+    (75.7, 44, 45, 85),
+    (90.6, 72, 69, 99),
+    (95.0, 74, 70, 99),
+    (91.5, 94, 93, 99),
+    (43.9, 27, 38, 98),
+    (58.8, 21, 55, 100),
+    (47.1, 23, 44, 99),
+    (60.3, 51, 60, 49),
+    (98.5, 52, 91, 89),
+    (10.2, 8, 9, 17),
+    (98.0, 91, 98, 100),
 ]
 
 
@@ -40,14 +55,20 @@ def test_at_best_valid(run: dict) -> dict | None:
 
 BABI_SCALES = {
     # scale: (title, {column: run-name prefix}, what the scale is)
-    "10k": ("## bAbI question answering at the paper's scale (10k, Table 4)",
-            {"RUM 256 (sentence)": "babi10k_rum_qa", "LSTM 256 (sentence)": "babi10k_lstm_qa",
-             "MemN2N (10k)": "babi10k_memn2n_qa", "RUM 256 (word)": "babi10k_rum_word_qa"},
-            "Scale: the paper's: the **10k** training set of each task (task 3's 10k file is missing offline: its "
-            "1k file, `qa3_fallback=1k`), 10% held out, one model per task, Adam 1e-3, batch 32, 20 epochs. RUM "
-            "λ = 0, N_h = 256, η = N/A and LSTM 256 read the authors' sentence-level input (one bag of words per "
-            "sentence, then the question); MemN2N as configs/babi_memn2n.py at 10k; RUM 256 (word) reads appendix C's "
-            "word-level input (story and question as one word sequence, configs/babi.py)."),
+    "10k": (
+        "## bAbI question answering at the paper's scale (10k, Table 4)",
+        {
+            "RUM 256 (sentence)": "babi10k_rum_qa",
+            "LSTM 256 (sentence)": "babi10k_lstm_qa",
+            "MemN2N (10k)": "babi10k_memn2n_qa",
+            "RUM 256 (word)": "babi10k_rum_word_qa",
+        },
+        "Scale: the paper's: the **10k** training set of each task (task 3's 10k file is missing offline: its "
+        "1k file, `qa3_fallback=1k`), 10% held out, one model per task, Adam 1e-3, batch 32, 20 epochs. RUM "
+        "λ = 0, N_h = 256, η = N/A and LSTM 256 read the authors' sentence-level input (one bag of words per "
+        "sentence, then the question); MemN2N as configs/babi_memn2n.py at 10k; RUM 256 (word) reads appendix C's "
+        "word-level input (story and question as one word sequence, configs/babi.py).",
+    ),
 }
 
 
@@ -65,13 +86,18 @@ def paper_gaps(scores: dict[str, dict[int, float]], points: float = 10.0) -> str
             continue
         paper = {t: PAPER_TABLE4[t - 1][paper_column(m)] for t in by_task}
         sides = []
-        for side, tasks in (("below", [t for t, a in by_task.items() if a < paper[t] - points]),
-                            ("above", [t for t, a in by_task.items() if a > paper[t] + points])):
+        for side, tasks in (
+            ("below", [t for t, a in by_task.items() if a < paper[t] - points]),
+            ("above", [t for t, a in by_task.items() if a > paper[t] + points]),
+        ):
             if tasks:
                 sides.append(f"{side} on tasks " + ", ".join(f"{t} ({by_task[t]:.1f} vs {paper[t]})" for t in tasks))
         parts.append(f"{m}: " + ("; ".join(sides) if sides else "no task") + f" (of {len(by_task)})")
-    return (f"More than {points:g} points from the paper's column for the same model: " + " — ".join(parts) + "."
-            if parts else "")
+    return (
+        f"More than {points:g} points from the paper's column for the same model: " + " — ".join(parts) + "."
+        if parts
+        else ""
+    )
 
 
 def input_comparison(scores: dict[str, dict[int, float]]) -> str:
@@ -84,13 +110,17 @@ def input_comparison(scores: dict[str, dict[int, float]]) -> str:
         word = scores.get(m.replace("(sentence)", "(word)"), {})
         both = sorted(set(by_task) & set(word))
         if both:
-            parts.append(f"{m.replace(' (sentence)', '')}, task " + ", task ".join(
-                f"{t}: {by_task[t]:.1f} against {word[t]:.1f}" for t in both))
+            parts.append(
+                f"{m.replace(' (sentence)', '')}, task "
+                + ", task ".join(f"{t}: {by_task[t]:.1f} against {word[t]:.1f}" for t in both)
+            )
     if not parts:
         return ""
-    return ("The sentence-level input sums each sentence's word vectors, so it cannot tell \"the office is north of "
-            "the kitchen\" from \"the kitchen is north of the office\"; tasks 4, 5, 17 and 18 ask about such "
-            "relations. Sentence-level against word-level input where both ran: " + "; ".join(parts) + ".")
+    return (
+        "The sentence-level input sums each sentence's word vectors, so it cannot tell \"the office is north of "
+        'the kitchen" from "the kitchen is north of the office"; tasks 4, 5, 17 and 18 ask about such '
+        "relations. Sentence-level against word-level input where both ran: " + "; ".join(parts) + "."
+    )
 
 
 def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") -> list[str]:
@@ -104,7 +134,8 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
         return lines + ["No run yet.", ""]
     example = next(iter(done.values()))
     lines += [
-        scale_text + " Each cell is the test accuracy at the evaluation with the best validation accuracy. "
+        scale_text
+        + " Each cell is the test accuracy at the evaluation with the best validation accuracy. "
         + PAPER_COLUMNS,
         "",
         f"| task | {' | '.join(models)} | RUM (paper) | LSTM (paper) | GORU (paper) | MemN2N (paper) |",
@@ -122,25 +153,36 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
                 scores[m][t] = 100 * rec["accuracy"]
                 cells.append(f"{scores[m][t]:.1f}")
         paper = PAPER_TABLE4[t - 1]
-        if any(r["config"]["task_options"].get("qa3_fallback") == "1k" for (_, task), r in done.items() if task == 3 == t):
+        if any(
+            r["config"]["task_options"].get("qa3_fallback") == "1k" for (_, task), r in done.items() if task == 3 == t
+        ):
             name += " (**1k** training file: its 10k file is missing offline)"
         lines.append(f"| {t}. {name} | {' | '.join(cells)} | {' | '.join(str(p) for p in paper)} |")
-    means = [f"{sum(v) / len(v):.1f}" + ("" if len(v) == 20 else f" ({len(v)} tasks)") if v else "–"
-             for v in (list(by_task.values()) for by_task in scores.values())]
+    means = [
+        f"{sum(v) / len(v):.1f}" + ("" if len(v) == 20 else f" ({len(v)} tasks)") if v else "–"
+        for v in (list(by_task.values()) for by_task in scores.values())
+    ]
     passed = [f"{sum(at_least(a, 95) for a in v.values())}/{len(v)}" if v else "–" for v in scores.values()]
     paper_passed = [sum(row[i] >= 95 for row in PAPER_TABLE4) for i in range(4)]
-    lines += [f"| **mean** | {' | '.join(means)} | {' | '.join(str(p) for p in PAPER_TABLE4_MEAN)} |",
-              f"| tasks ≥ 95% | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |", ""]
+    lines += [
+        f"| **mean** | {' | '.join(means)} | {' | '.join(str(p) for p in PAPER_TABLE4_MEAN)} |",
+        f"| tasks ≥ 95% | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |",
+        "",
+    ]
     comparison = input_comparison(scores)
     lines += [paper_gaps(scores), ""] + ([comparison, ""] if comparison else [])
     total = sum(r["test"][-1]["wall_time"] for r in done.values())
     commands = " and ".join(command(f"{prefix}1", runs_label) for prefix in models.values())
-    lines += [f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware(example)}). "
-              f"Commands: {commands}, with `tasks=N` and `_qaN` for task N; `python -m scripts.experiments --list` "
-              "prints them all.", ""]
+    lines += [
+        f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware(example)}). "
+        f"Commands: {commands}, with `tasks=N` and `_qaN` for task N; `python -m scripts.experiments --list` "
+        "prints them all.",
+        "",
+    ]
     first = f"{next(iter(models.values()))}1"
-    heat = kernel_collection(runs_dir, first, f"RUM λ=0, bAbI task 1 ({scale})",
-                             os.path.join(figures, f"kernels_babi{scale}_qa1.png"))
+    heat = kernel_collection(
+        runs_dir, first, f"RUM λ=0, bAbI task 1 ({scale})", os.path.join(figures, f"kernels_babi{scale}_qa1.png")
+    )
     if heat:
         lines += ["The kernels of the target memory and the update gate, as the paper's Figure 8:", "", heat, ""]
     return lines

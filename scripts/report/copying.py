@@ -8,19 +8,28 @@ from scripts.experiments import EXPERIMENTS
 from scripts.report.plots import kernel_collection, plot_curves
 from scripts.report.records import command, fmt_time, hardware, load_run, not_evaluated, status
 
-
 COPYING_GROUPS = {
     # group: (title, scale sentence, run whose kernels are drawn, figure name)
-    "copying_t200": ("## Copying Memory at the paper's sizes (paper §4.1, Figure 2)",
-                     "Scale: the paper's (T = 200, batch 128, RMSProp lr 1e-3, decay 0.9, no clipping; LSTM, GRU, "
-                     "GORU and the λ = 0 RUMs with 250 units, the λ = 1 RUM with 100), every model for the same step "
-                     "budget.", "copy200_rum_lam1", "copying_t200.png"),
-    "copying_t500": ("## Copying Memory at T = 500, the two RUMs at the paper's sizes",
-                     "Scale: as the T = 200 section, the delay 500 (the paper's Figure 7 draws the λ = 1 RUM's "
-                     "kernels at T = 500).", "copy500_rum_lam1", "copying_t500.png"),
-    "copying_cpu": ("## Copying Memory (paper §4.1, Figure 2), CPU scale",
-                    "Every model has the same number of hidden units, a quarter of the paper's.", "copy_cpu_rum_lam1",
-                    "copying_cpu.png"),
+    "copying_t200": (
+        "## Copying Memory at the paper's sizes (paper §4.1, Figure 2)",
+        "Scale: the paper's (T = 200, batch 128, RMSProp lr 1e-3, decay 0.9, no clipping; LSTM, GRU, "
+        "GORU and the λ = 0 RUMs with 250 units, the λ = 1 RUM with 100), every model for the same step "
+        "budget.",
+        "copy200_rum_lam1",
+        "copying_t200.png",
+    ),
+    "copying_t500": (
+        "## Copying Memory at T = 500, the two RUMs at the paper's sizes",
+        "Scale: as the T = 200 section, the delay 500 (the paper's Figure 7 draws the λ = 1 RUM's kernels at T = 500).",
+        "copy500_rum_lam1",
+        "copying_t500.png",
+    ),
+    "copying_cpu": (
+        "## Copying Memory (paper §4.1, Figure 2), CPU scale",
+        "Every model has the same number of hidden units, a quarter of the paper's.",
+        "copy_cpu_rum_lam1",
+        "copying_cpu.png",
+    ),
 }
 
 
@@ -46,8 +55,9 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
     ]
     for name, run in loaded.items():
         if not (run and run["test"]):
-            lines.append(f"| {EXPERIMENTS[name].label} | | {not_evaluated(run)} | | | | | | | | | "
-                         f"{command(name, runs_label)} |")
+            lines.append(
+                f"| {EXPERIMENTS[name].label} | | {not_evaluated(run)} | | | | | | | | | {command(name, runs_label)} |"
+            )
             continue
         last = run["test"][-1]
         half, twentieth = first_below(run, 1 / 2), first_below(run, 1 / 20)
@@ -60,17 +70,35 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
         )
     path = os.path.join(figures, figure)
     if group != "copying_cpu":  # as the paper's Figure 2: the training loss, here the mean of each log window
-        plot_curves(runs, "loss", f"training cross-entropy (nats, mean of {c['log_every']} steps)",
-                    f"Copying, T = {c['task_options']['delay']}, the paper's sizes", path,
-                    hline=runs[0]["test"][-1]["baseline_loss"], hline_label="no-memory baseline", split="train",
-                    ymax=2.5 * runs[0]["test"][-1]["baseline_loss"])
+        plot_curves(
+            runs,
+            "loss",
+            f"training cross-entropy (nats, mean of {c['log_every']} steps)",
+            f"Copying, T = {c['task_options']['delay']}, the paper's sizes",
+            path,
+            hline=runs[0]["test"][-1]["baseline_loss"],
+            hline_label="no-memory baseline",
+            split="train",
+            ymax=2.5 * runs[0]["test"][-1]["baseline_loss"],
+        )
         lines += [""] + copying_verdict(runs) + [f"![copying training curves, as Figure 2]({path})", ""]
     else:
-        plot_curves(runs, "loss", "test cross-entropy (nats)", f"Copying, T = {c['task_options']['delay']}",
-                    path, hline=runs[0]["test"][-1]["baseline_loss"], hline_label="no-memory baseline")
+        plot_curves(
+            runs,
+            "loss",
+            "test cross-entropy (nats)",
+            f"Copying, T = {c['task_options']['delay']}",
+            path,
+            hline=runs[0]["test"][-1]["baseline_loss"],
+            hline_label="no-memory baseline",
+        )
         lines += ["", f"![copying learning curves]({path})", ""]
-    heat = kernel_collection(runs_dir, kernel_run, f"RUM λ=1, copying T = {c['task_options']['delay']}",
-                             os.path.join(figures, f"kernels_{group}.png"))
+    heat = kernel_collection(
+        runs_dir,
+        kernel_run,
+        f"RUM λ=1, copying T = {c['task_options']['delay']}",
+        os.path.join(figures, f"kernels_{group}.png"),
+    )
     if heat:
         lines += ["The kernels of the λ = 1 RUM, as the paper's Figure 7 (there at T = 500, 100 units):", "", heat, ""]
     return lines
@@ -85,15 +113,25 @@ def copying_verdict(runs: list[dict]) -> list[str]:
     """The paper's Figure 2 claim beside what the runs did: who got under half and under a twentieth of the
     baseline, and when (earliest first); who is still at the baseline (test loss within 5% of it) at its last
     evaluation."""
+
     def first(fraction: float) -> str:
-        under = sorted(((hit, run) for run in runs if (hit := first_below(run, fraction))),
-                       key=lambda x: x[0]["step"])
+        under = sorted(((hit, run) for run in runs if (hit := first_below(run, fraction))), key=lambda x: x[0]["step"])
         return "; ".join(f"{EXPERIMENTS[run['name']].label} at step {hit['step']}" for hit, run in under) or "none yet"
 
-    flat = [f"{EXPERIMENTS[run['name']].label} ({run['test'][-1]['step']} steps)" for run in runs
-            if abs(run["test"][-1]["loss"] / run["test"][-1]["baseline_loss"] - 1) < 0.05]
-    return ["The paper (§4.1, Figure 2): the RUMs fall below the baseline and reach zero loss after a few thousand "
-            "iterations, λ = 1 (100 units) much faster than λ = 0, η = N/A faster than η = 1.0; GORU also solves "
-            "the task; LSTM and GRU stay on the baseline. Here, under half the baseline first: "
-            + first(1 / 2) + ". Under a twentieth of it: " + first(1 / 20) + ". Still on the baseline at the last evaluation: "
-            + ("; ".join(flat) if flat else "none") + ".", ""]
+    flat = [
+        f"{EXPERIMENTS[run['name']].label} ({run['test'][-1]['step']} steps)"
+        for run in runs
+        if abs(run["test"][-1]["loss"] / run["test"][-1]["baseline_loss"] - 1) < 0.05
+    ]
+    return [
+        "The paper (§4.1, Figure 2): the RUMs fall below the baseline and reach zero loss after a few thousand "
+        "iterations, λ = 1 (100 units) much faster than λ = 0, η = N/A faster than η = 1.0; GORU also solves "
+        "the task; LSTM and GRU stay on the baseline. Here, under half the baseline first: "
+        + first(1 / 2)
+        + ". Under a twentieth of it: "
+        + first(1 / 20)
+        + ". Still on the baseline at the last evaluation: "
+        + ("; ".join(flat) if flat else "none")
+        + ".",
+        "",
+    ]

@@ -8,17 +8,27 @@ import re
 from scripts.report.babi import babi_section
 from scripts.report.copying import copying_section
 from scripts.report.ptb import ptb_pair_section, ptb_section
+from scripts.report.recall import fast_weights_section, recall_regime_section, recall_section, recall_speed_section
 from scripts.report.seeds import recall_seeds_section
 from scripts.report.summary import summary_table
-from scripts.report.recall import fast_weights_section, recall_regime_section, recall_section, recall_speed_section
-
 
 PAPER_SCALE = [
-    ("Copying, T = 200 (Figure 2; 500 and 1000 by `--config.task_options.delay`)", "configs/copying.py", ["rum", "rum_eta1", "rum_lam1", "lstm", "gru", "goru"]),
-    ("Associative Recall, T = 30 (Table 1; prefix `t50,` for T = 50; `fixed,` for the authors' fixed training set)",
-     "configs/recall.py", ["rum", "lstm", "gru", "goru", "fast_weights", "learned_memory", "ntm", "t50,rum", "fixed,rum"]),
-    ("bAbI, one model per task (Tables 2, 4; `--config.task_options.tasks=N`; `sentence,` for the authors' "
-     "sentence-level input)", "configs/babi.py", ["rum", "lstm", "goru", "sentence,rum"]),
+    (
+        "Copying, T = 200 (Figure 2; 500 and 1000 by `--config.task_options.delay`)",
+        "configs/copying.py",
+        ["rum", "rum_eta1", "rum_lam1", "lstm", "gru", "goru"],
+    ),
+    (
+        "Associative Recall, T = 30 (Table 1; prefix `t50,` for T = 50; `fixed,` for the authors' fixed training set)",
+        "configs/recall.py",
+        ["rum", "lstm", "gru", "goru", "fast_weights", "learned_memory", "ntm", "t50,rum", "fixed,rum"],
+    ),
+    (
+        "bAbI, one model per task (Tables 2, 4; `--config.task_options.tasks=N`; `sentence,` for the authors' "
+        "sentence-level input)",
+        "configs/babi.py",
+        ["rum", "lstm", "goru", "sentence,rum"],
+    ),
     ("bAbI, MemN2N", "configs/babi_memn2n.py", [""]),
     ("PTB, FS-RUM-2 (Tables 3, 5–7)", "configs/ptb_fsrum.py", [""]),
     ("PTB, RUM 2000 / 2×RUM 1500 / FS-LSTM-2", "configs/ptb_rum.py", [""]),
@@ -30,7 +40,7 @@ def reproduce_section() -> list[str]:
         "## How to reproduce at paper scale",
         "",
         "The configs without `:cpu` hold the paper's sizes and schedules. On a GPU or TPU host, install "
-        "JAX for the accelerator (`pip install -U \"jax[cuda12]\"` or `\"jax[tpu]\"`), then e.g. (every "
+        'JAX for the accelerator (`pip install -U "jax[cuda12]"` or `"jax[tpu]"`), then e.g. (every '
         "config's values against the paper and the authors' code, with the switch for each difference: "
         "configs/README.md; several hosts: docs/experiments.md, *Several hosts*):",
         "",
@@ -65,13 +75,19 @@ SECTIONS = [
     ("recall_regime", recall_regime_section),
     ("recall_fast_weights", fast_weights_section),
     ("recall_speed", recall_speed_section),
-    ("copying_t200", lambda r, l, f: copying_section(r, l, f, "copying_t200")),
-    ("copying_t500", lambda r, l, f: copying_section(r, l, f, "copying_t500")),
-    ("copying_cpu", lambda r, l, f: copying_section(r, l, f, "copying_cpu")),
-    ("babi_10k", lambda r, l, f: babi_section(r, l, f, "10k")),
+    ("copying_t200", lambda r, label, f: copying_section(r, label, f, "copying_t200")),
+    ("copying_t500", lambda r, label, f: copying_section(r, label, f, "copying_t500")),
+    ("copying_cpu", lambda r, label, f: copying_section(r, label, f, "copying_cpu")),
+    ("babi_10k", lambda r, label, f: babi_section(r, label, f, "10k")),
     ("ptb", ptb_section),
-    ("ptb_scaled", lambda r, l, f: ["## Character-level PTB at the largest size two CPU cores train (issue 14)", ""]
-     + ptb_pair_section(r, l, f, "ptb_fs") + ptb_pair_section(r, l, f, "ptb_cpu_sum")),
+    (
+        "ptb_scaled",
+        lambda r, label, f: (
+            ["## Character-level PTB at the largest size two CPU cores train (issue 14)", ""]
+            + ptb_pair_section(r, label, f, "ptb_fs")
+            + ptb_pair_section(r, label, f, "ptb_cpu_sum")
+        ),
+    ),
 ]
 MARKER = re.compile(r"<!-- report:(\w+) -->\n(.*?)<!-- /report:\1 -->", flags=re.S)
 
@@ -85,10 +101,16 @@ def readme_with_summary(readme: str, runs) -> str:
     """README.md's text with its ``<!-- report:summary -->`` section (the results table) written from `runs`."""
     body = "\n".join(summary_table(runs))
     if "summary" not in sections(readme):
-        raise ValueError("README.md has no <!-- report:summary --> … <!-- /report:summary --> section to write "
-                         "the results table into.")
-    return MARKER.sub(lambda m: f"<!-- report:summary -->\n{body}\n<!-- /report:summary -->"
-                      if m.group(1) == "summary" else m.group(0), readme)
+        raise ValueError(
+            "README.md has no <!-- report:summary --> … <!-- /report:summary --> section to write "
+            "the results table into."
+        )
+    return MARKER.sub(
+        lambda m: (
+            f"<!-- report:summary -->\n{body}\n<!-- /report:summary -->" if m.group(1) == "summary" else m.group(0)
+        ),
+        readme,
+    )
 
 
 def results_md(runs, runs_label: str, figures: str) -> str:

@@ -8,9 +8,19 @@ from scripts.experiments import EXPERIMENTS
 from scripts.report.records import find_workdir, load_kernels
 
 
-def plot_curves(runs: list[dict], key: str, ylabel: str, title: str, path: str, hline: float | None = None,
-                hline_label: str = "", split: str = "test", budget: int | None = None,
-                legend_outside: bool = False, ymax: float | None = None) -> None:
+def plot_curves(
+    runs: list[dict],
+    key: str,
+    ylabel: str,
+    title: str,
+    path: str,
+    hline: float | None = None,
+    hline_label: str = "",
+    split: str = "test",
+    budget: int | None = None,
+    legend_outside: bool = False,
+    ymax: float | None = None,
+) -> None:
     """Each run's `key` against training step; `hline`: a reference level, `budget`: the shared step budget,
     `ymax`: the top of the y axis (from 0)."""
     plt = pyplot()

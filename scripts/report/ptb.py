@@ -9,28 +9,31 @@ from scripts.experiments import EXPERIMENTS
 from scripts.report.plots import pyplot
 from scripts.report.records import command, find_file, finished, fmt_time, group_runs, hardware, status
 
-
 PTB_PAIRS = {
     # group: (title, what the runs are, what the paper compared)
-    "ptb_cpu_sum": ("### CPU scale again, with the authors' clipping (the loss summed over time)",
-                    "The same pair after the fidelity fixes (issue 13): the clipped gradient is that of the loss "
-                    "summed over the BPTT steps (`loss_reduction=sum_time`), RUM's layer norm on u after the "
-                    "sigmoid, the joint LN-LSTM. (The pair's run before these fixes has no record and is not reported.)",
-                    "PTB, CPU scale, authors' clipping"),
-    "ptb_fs": ("### FS-RUM-2 against FS-LSTM-2 (Table 3's claim), scaled to two hours on one core",
-               "The paper's sizes scaled by f = 0.25 (`python -m scripts.ptb_scale` times both models at f = 0.1–0.3 "
-               "and picks the largest f at which both train ≥ 10 epochs in 2 h on one core): fast LN-LSTMs 175 in "
-               "both; FS-RUM-2's slow RUM 250 (λ = 0, η = 1.0, LN); FS-LSTM-2's slow LN-LSTM widened from 100 to 197 "
-               "so that the parameter counts are equal (the paper's pair is 11.2M against 7.2M: one common factor on "
-               "all four sizes cannot also keep the counts within 5%, so the counts are matched and the extra "
-               "capacity goes to the LSTM). Everything else is Table 5 at full size: embedding 128, batch 128, BPTT "
-               "150, dropout 0.35 (with the FS-RNN's inner sites), zoneout 0.5/0.1, Adam 0.002, clipping 1.0 of the "
-               "time-summed loss. The two ran at the same time, one per core, for the same wall time. Paper "
-               "(full size): FS-RUM-2 1.189, FS-LSTM-2 1.190 test BPC. With the parameters and "
-               "epochs in the table below (the paper: 11.2M and 7.2M parameters, 360 and 200 epochs) the BPCs here "
-               "are far above the paper's: what this tests is the claim that FS-RUM-2 is at least as good as "
-               "FS-LSTM-2, not the paper's numbers.",
-               "PTB, FS-RUM-2 vs FS-LSTM-2 at f = 0.25"),
+    "ptb_cpu_sum": (
+        "### CPU scale again, with the authors' clipping (the loss summed over time)",
+        "The same pair after the fidelity fixes (issue 13): the clipped gradient is that of the loss "
+        "summed over the BPTT steps (`loss_reduction=sum_time`), RUM's layer norm on u after the "
+        "sigmoid, the joint LN-LSTM. (The pair's run before these fixes has no record and is not reported.)",
+        "PTB, CPU scale, authors' clipping",
+    ),
+    "ptb_fs": (
+        "### FS-RUM-2 against FS-LSTM-2 (Table 3's claim), scaled to two hours on one core",
+        "The paper's sizes scaled by f = 0.25 (`python -m scripts.ptb_scale` times both models at f = 0.1–0.3 "
+        "and picks the largest f at which both train ≥ 10 epochs in 2 h on one core): fast LN-LSTMs 175 in "
+        "both; FS-RUM-2's slow RUM 250 (λ = 0, η = 1.0, LN); FS-LSTM-2's slow LN-LSTM widened from 100 to 197 "
+        "so that the parameter counts are equal (the paper's pair is 11.2M against 7.2M: one common factor on "
+        "all four sizes cannot also keep the counts within 5%, so the counts are matched and the extra "
+        "capacity goes to the LSTM). Everything else is Table 5 at full size: embedding 128, batch 128, BPTT "
+        "150, dropout 0.35 (with the FS-RNN's inner sites), zoneout 0.5/0.1, Adam 0.002, clipping 1.0 of the "
+        "time-summed loss. The two ran at the same time, one per core, for the same wall time. Paper "
+        "(full size): FS-RUM-2 1.189, FS-LSTM-2 1.190 test BPC. With the parameters and "
+        "epochs in the table below (the paper: 11.2M and 7.2M parameters, 360 and 200 epochs) the BPCs here "
+        "are far above the paper's: what this tests is the claim that FS-RUM-2 is at least as good as "
+        "FS-LSTM-2, not the paper's numbers.",
+        "PTB, FS-RUM-2 vs FS-LSTM-2 at f = 0.25",
+    ),
 }
 
 
@@ -42,14 +45,20 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
     scale = find_file(runs_dir, "ptb_scale.json") if group == "ptb_fs" else None
     if scale:
         record = json.load(open(scale))
-        lines += [f"`python -m scripts.ptb_scale --json {runs_label}/ptb_scale.json` (one core, batch 128 × 150, "
-                  "compilation excluded):", "",
-                  "| f | fast | FS-RUM-2 slow | params | s/step | FS-LSTM-2 slow | params | s/step | epochs in "
-                  f"{record['budget_hours']:g} h (RUM / LSTM) |", "|---|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['factor']:g} | {r['fast']} | {r['fsrum_slow']} | {r['fsrum_params']:,} | "
-                  f"{r['fsrum_s_per_step']:.2f} | {r['fslstm_slow']} | {r['fslstm_params']:,} | "
-                  f"{r['fslstm_s_per_step']:.2f} | {r['fsrum_epochs']:.1f} / {r['fslstm_epochs']:.1f} |"
-                  for r in record["rows"]]
+        lines += [
+            f"`python -m scripts.ptb_scale --json {runs_label}/ptb_scale.json` (one core, batch 128 × 150, "
+            "compilation excluded):",
+            "",
+            "| f | fast | FS-RUM-2 slow | params | s/step | FS-LSTM-2 slow | params | s/step | epochs in "
+            f"{record['budget_hours']:g} h (RUM / LSTM) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['factor']:g} | {r['fast']} | {r['fsrum_slow']} | {r['fsrum_params']:,} | "
+            f"{r['fsrum_s_per_step']:.2f} | {r['fslstm_slow']} | {r['fslstm_params']:,} | "
+            f"{r['fslstm_s_per_step']:.2f} | {r['fsrum_epochs']:.1f} / {r['fslstm_epochs']:.1f} |"
+            for r in record["rows"]
+        ]
         lines.append("")
     if not runs:
         return lines + ["No run yet.", ""]
@@ -60,15 +69,20 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
         f"evaluations included), batch {c['batch_size']}, truncated BPTT length {c['task_options']['seq_len']}, "
         f"embedding {c['embed_dim']}, the paper's regularisation and optimiser (Table 5). BPC over the whole "
         "validation and test streams with the state carried; *test BPC* is at the evaluation with the best "
-        "validation BPC (the model kept in best/)" + (", and *final test BPC* that model's over the whole test stream "
-                                                      "at batch 1, as the paper reports it." if final else "."),
+        "validation BPC (the model kept in best/)"
+        + (
+            ", and *final test BPC* that model's over the whole test stream at batch 1, as the paper reports it."
+            if final
+            else "."
+        ),
         "",
         "*stream*: the character stream the run read (tasks/ptb.py): the authors' (the raw bytes of "
         "`ptb.{split}.txt`, line-leading spaces and newlines included) or `ptb.char` (`ptb.char.{split}.txt`, "
         "1.7% fewer characters, so about 1.7% higher BPC for the same model).",
         "",
         "| model | stream | params | steps (epochs) in the budget | best valid BPC | test BPC |"
-        + (" final test BPC |" if final else "") + " wall time | hardware | command |",
+        + (" final test BPC |" if final else "")
+        + " wall time | hardware | command |",
         "|---|---|---|---|---|---|" + ("---|" if final else "") + "---|---|---|",
     ]
     for run in runs:
@@ -78,15 +92,22 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
         lines.append(
             f"| {label} | {STREAM_LABEL[stream(run)]} | {run['info'].get('param_count', '?')} | {last['step']}{epochs(run)}{status(run)} | "
             f"{best['bpc']:.3f} | {test['bpc']:.3f} |{final_cell} {fmt_time(last['wall_time'])} | {hardware(run)} | "
-            f"{command(run['name'], runs_label)} |" if best and test else
-            f"| {label} | {STREAM_LABEL[stream(run)]} | | {last['step']}{status(run)} | – | – |{final_cell} | | {command(run['name'], runs_label)} |")
+            f"{command(run['name'], runs_label)} |"
+            if best and test
+            else f"| {label} | {STREAM_LABEL[stream(run)]} | | {last['step']}{status(run)} | – | – |{final_cell} | | {command(run['name'], runs_label)} |"
+        )
     path = os.path.join(figures, f"{group}.png")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
     for run in runs:
         valid = run["valid"]
-        ax.plot([r["wall_time"] / 60 for r in valid], [r["bpc"] for r in valid], marker="o", ms=3,
-                label=EXPERIMENTS[run["name"]].label)
+        ax.plot(
+            [r["wall_time"] / 60 for r in valid],
+            [r["bpc"] for r in valid],
+            marker="o",
+            ms=3,
+            label=EXPERIMENTS[run["name"]].label,
+        )
     ax.set_xlabel("wall time (minutes, one core)")
     ax.set_ylabel("validation BPC")
     ax.set_title(plot_title, fontsize=10)
@@ -105,7 +126,7 @@ def best_valid_bpc(run: dict) -> tuple[dict | None, dict | None]:
 
 
 def epochs(run: dict) -> str:
-    """ ' (N epochs)' for a PTB run: its steps over the training stream's steps per epoch at its batch and length."""
+    """' (N epochs)' for a PTB run: its steps over the training stream's steps per epoch at its batch and length."""
     from configs.ptb_base import steps_per_epoch
 
     c = run["config"]
@@ -137,8 +158,11 @@ def ptb_verdict(runs: list[dict]) -> list[str]:
 
     (a, kind), (b, _) = test_bpc(done[0]), test_bpc(done[1])
     better, worse = (done[0], done[1]) if a <= b else (done[1], done[0])
-    return [f"At equal wall time, {EXPERIMENTS[better['name']].label} has the lower {kind} BPC, by {abs(a - b):.3f} "
-            f"({min(a, b):.3f} against {max(a, b):.3f} for {EXPERIMENTS[worse['name']].label}).", ""]
+    return [
+        f"At equal wall time, {EXPERIMENTS[better['name']].label} has the lower {kind} BPC, by {abs(a - b):.3f} "
+        f"({min(a, b):.3f} against {max(a, b):.3f} for {EXPERIMENTS[worse['name']].label}).",
+        "",
+    ]
 
 
 def ptb_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
@@ -158,6 +182,8 @@ def ptb_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
     for r in rows:
         loss = f"{r['loss']:.3f}" if "loss" in r else "–"
         secs = f"{r['seconds']:.1f}" if "seconds" in r else "–"
-        lines.append(f"| `configs/{r['config']}.py` | {r['params'] / 1e6:.2f}M | {r['paper_params'] / 1e6:.1f}M | "
-                     f"{loss} | {secs} | {r['device']} |")
+        lines.append(
+            f"| `configs/{r['config']}.py` | {r['params'] / 1e6:.2f}M | {r['paper_params'] / 1e6:.1f}M | "
+            f"{loss} | {secs} | {r['device']} |"
+        )
     return lines + [""]

@@ -9,7 +9,6 @@ from scripts.experiments import EXPERIMENTS, RECALL_BUDGETS
 from scripts.report.plots import kernel_heatmap, plot_curves
 from scripts.report.records import at_step, command, first_reaching, fmt_time, group_runs, hardware, load_run, status
 
-
 # RUM paper, Table 1 (validation accuracy at convergence; parameters as printed).
 PAPER_TABLE1 = {
     "LSTM": ("25.6%", "20.5%", "17k"),
@@ -41,8 +40,9 @@ def recall_regime_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         for name, regime in ((f"recall30_fixed_{cell}", "fixed 100k, cycled"), (f"recall30_fresh_{cell}", "fresh")):
             run = load_run(runs_dir, name)
             if run is None or not run["test"]:
-                lines.append(f"| {EXPERIMENTS[name].label} | {regime} | not run here | | | | | | | "
-                             f"{command(name, runs_label)} |")
+                lines.append(
+                    f"| {EXPERIMENTS[name].label} | {regime} | not run here | | | | | | | {command(name, runs_label)} |"
+                )
                 continue
             at = at_step(run["test"], budget)
             hit = first_reaching(run["test"], "accuracy", 0.99)
@@ -51,10 +51,20 @@ def recall_regime_section(runs_dir, runs_label: str, figures: str) -> list[str]:
                 f"| {EXPERIMENTS[name].label} | {regime} | {100 * at['accuracy']:.1f}% | "
                 f"{100 * max(r['accuracy'] for r in run['test']):.1f}% | {hit['step'] if hit else '–'} | "
                 f"{'–' if train_acc is None else f'{100 * train_acc:.1f}%'} | {run['test'][-1]['step']}{status(run)} | "
-                f"{fmt_time(run['test'][-1]['wall_time'])} | {hardware(run)} | {command(name, runs_label)} |")
+                f"{fmt_time(run['test'][-1]['wall_time'])} | {hardware(run)} | {command(name, runs_label)} |"
+            )
     path = os.path.join(figures, "recall_t30_regime.png")
-    plot_curves(runs, "accuracy", "test accuracy", "Associative Recall, T = 30: fixed 100k set against fresh data",
-                path, hline=0.1, hline_label="chance", budget=budget, legend_outside=True)
+    plot_curves(
+        runs,
+        "accuracy",
+        "test accuracy",
+        "Associative Recall, T = 30: fixed 100k set against fresh data",
+        path,
+        hline=0.1,
+        hline_label="chance",
+        budget=budget,
+        legend_outside=True,
+    )
     return lines + ["", f"![recall, fixed training set]({path})", ""]
 
 
@@ -115,10 +125,19 @@ def fast_weights_section(runs_dir, runs_label: str, figures: str) -> list[str]:
             f"| {EXPERIMENTS[name].label} | {run['info'].get('param_count', '?')} | "
             f"{100 * max(r['accuracy'] for r in run['test']):.1f}% | {hit['step'] if hit else '–'} | "
             f"{100 * last['accuracy']:.1f}% | {last['step']}{status(run)} | {fmt_time(last['wall_time'])} | "
-            f"{hardware(run)} | {command(name, runs_label)} |")
+            f"{hardware(run)} | {command(name, runs_label)} |"
+        )
     path = os.path.join(figures, "recall_t8_fw.png")
-    plot_curves(runs, "accuracy", "test accuracy", "FW-LN, Associative Recall with 4 pairs (T = 8)", path,
-                hline=0.1, hline_label="chance", legend_outside=True)
+    plot_curves(
+        runs,
+        "accuracy",
+        "test accuracy",
+        "FW-LN, Associative Recall with 4 pairs (T = 8)",
+        path,
+        hline=0.1,
+        hline_label="chance",
+        legend_outside=True,
+    )
     return lines + ["", f"![FW-LN on 4-pair recall]({path})", ""]
 
 
@@ -165,18 +184,39 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
             )
         if runs:
             path = os.path.join(figures, f"recall_t{length}.png")
-            plot_curves(runs, "accuracy", "test accuracy", f"Associative Recall, T = {length}, N_h = 50", path,
-                        hline=0.1, hline_label="chance", budget=RECALL_BUDGETS[length],
-                        legend_outside=True)
+            plot_curves(
+                runs,
+                "accuracy",
+                "test accuracy",
+                f"Associative Recall, T = {length}, N_h = 50",
+                path,
+                hline=0.1,
+                hline_label="chance",
+                budget=RECALL_BUDGETS[length],
+                legend_outside=True,
+            )
             figure_lines += [f"![recall T={length}]({path})", ""]
     for length in (50, 30):  # the paper's Figure 3a is at T = 50; T = 30 where that run is missing
-        heat = kernel_heatmap(runs_dir, f"recall{length}_rum", f"RUM λ=1, recall T = {length}",
-                              os.path.join(figures, f"kernel_recall{length}.png"))
+        heat = kernel_heatmap(
+            runs_dir,
+            f"recall{length}_rum",
+            f"RUM λ=1, recall T = {length}",
+            os.path.join(figures, f"kernel_recall{length}.png"),
+        )
         if heat:
-            figure_lines += ["The kernel W_hτ that generates the target memory τ, as the paper's Figure 3a:",
-                             "", heat, ""]
+            figure_lines += [
+                "The kernel W_hτ that generates the target memory τ, as the paper's Figure 3a:",
+                "",
+                heat,
+                "",
+            ]
             break
-    lines += ["", "The paper's Table 1 (validation accuracy at convergence):", "",
-              "| model | T = 30 | T = 50 | params |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "The paper's Table 1 (validation accuracy at convergence):",
+        "",
+        "| model | T = 30 | T = 50 | params |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {m} | {a} | {b} | {p} |" for m, (a, b, p) in PAPER_TABLE1.items()]
     return lines + [""] + figure_lines

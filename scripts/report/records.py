@@ -8,8 +8,8 @@ import json
 import os
 import shutil
 
-from training.metric_log import read_metrics
 from scripts.experiments import EXPERIMENTS
+from training.metric_log import read_metrics
 
 
 def find_workdir(runs, name: str) -> str | None:
@@ -22,8 +22,14 @@ def find_workdir(runs, name: str) -> str | None:
 
 def find_file(runs, name: str) -> str | None:
     """The first of the `runs` folders' file `name` (a script's record beside the workdirs)."""
-    return next((os.path.join(d, name) for d in ([runs] if isinstance(runs, str) else runs)
-                 if os.path.exists(os.path.join(d, name))), None)
+    return next(
+        (
+            os.path.join(d, name)
+            for d in ([runs] if isinstance(runs, str) else runs)
+            if os.path.exists(os.path.join(d, name))
+        ),
+        None,
+    )
 
 
 def load_run(runs, name: str) -> dict | None:
@@ -129,7 +135,9 @@ def load_params(workdir: str):
     _, params = nnx.split(train.build_model(config, task), nnx.Param)
     target = train.TrainState(jnp.zeros((), jnp.int32), params, train.build_optimizer(config).init(params))
     manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), item_names=("state", "meta"))
-    state = manager.restore(manager.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
+    state = manager.restore(
+        manager.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore(target))
+    ).state
     manager.close()
     return state.params, manager.latest_step()
 

@@ -11,8 +11,10 @@ from scripts.report.records import at_step, command, finished, first_reaching, f
 # (model label, the runs of its seeds 0, 1, 2): RUM λ = 1 against the learned-update memory, recall T = 30
 RECALL_SEEDS = (
     ("RUM λ=1", ("recall30_rum", "recall30_rum_seed1", "recall30_rum_seed2")),
-    ("learned-update memory", ("recall30_learned_memory", "recall30_learned_memory_seed1",
-                               "recall30_learned_memory_seed2")),
+    (
+        "learned-update memory",
+        ("recall30_learned_memory", "recall30_learned_memory_seed1", "recall30_learned_memory_seed2"),
+    ),
 )
 
 
@@ -20,8 +22,10 @@ def spread(values: list[float], digits: int = 0) -> str:
     """mean ± sample standard deviation (n − 1), and the range."""
     if len(values) < 2:
         return f"{values[0]:.{digits}f} (one seed)" if values else "–"
-    return (f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f} "
-            f"(range {min(values):.{digits}f}–{max(values):.{digits}f})")
+    return (
+        f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f} "
+        f"(range {min(values):.{digits}f}–{max(values):.{digits}f})"
+    )
 
 
 def verdict(name_a: str, a: list[float], name_b: str, b: list[float], what: str, seeds: int) -> str:
@@ -62,13 +66,20 @@ def recall_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
             if hit:
                 steps[label].append(hit["step"])
                 minutes[label].append(hit["wall_time"] / 60)
-            lines.append(f"| {label} | {seed} | {hit['step'] if hit else '–'} | "
-                         f"{fmt_time(hit['wall_time'] if hit else None)} | {at_budget} | {ran} | "
-                         f"{command(name, runs_label)} |")
+            lines.append(
+                f"| {label} | {seed} | {hit['step'] if hit else '–'} | "
+                f"{fmt_time(hit['wall_time'] if hit else None)} | {at_budget} | {ran} | "
+                f"{command(name, runs_label)} |"
+            )
     (a, sa), (b, sb) = steps.items()
     ma, mb = minutes[a], minutes[b]
     seeds = len(RECALL_SEEDS[0][1])
-    lines += ["", f"Steps to 99%: {a} {spread(sa)}; {b} {spread(sb)}. " + verdict(a, sa, b, sb, "step count to 99%", seeds),
-              "", f"Wall time to 99% (minutes, one core each, the machine shared): {a} {spread(ma, 1)}; {b} "
-              f"{spread(mb, 1)}. " + verdict(a, ma, b, mb, "wall time to 99%", seeds), ""]
+    lines += [
+        "",
+        f"Steps to 99%: {a} {spread(sa)}; {b} {spread(sb)}. " + verdict(a, sa, b, sb, "step count to 99%", seeds),
+        "",
+        f"Wall time to 99% (minutes, one core each, the machine shared): {a} {spread(ma, 1)}; {b} "
+        f"{spread(mb, 1)}. " + verdict(a, ma, b, mb, "wall time to 99%", seeds),
+        "",
+    ]
     return lines

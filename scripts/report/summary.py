@@ -45,7 +45,12 @@ def _ptb(runs, name: str) -> str:
 def summary_table(runs) -> list[str]:
     """The rows of README's results table: experiment, model, here, the paper's, where RESULTS.md has it."""
     rows = [
-        ("Copying T = 200, test loss at 10k steps", "RUM 100 λ = 1", _copying(runs, "copy200_rum_lam1"), "→ 0 (Fig. 2)"),
+        (
+            "Copying T = 200, test loss at 10k steps",
+            "RUM 100 λ = 1",
+            _copying(runs, "copy200_rum_lam1"),
+            "→ 0 (Fig. 2)",
+        ),
         ("", "LSTM 250", _copying(runs, "copy200_lstm"), "baseline (Fig. 2)"),
         ("Recall T = 30, test accuracy at 20k steps", "RUM λ = 1", _recall(runs, "recall30_rum", 30), "100%"),
         ("", "LSTM", _recall(runs, "recall30_lstm", 30), "25.6%"),
@@ -59,6 +64,9 @@ def summary_table(runs) -> list[str]:
     ]
     lines = ["| experiment | model | here | paper |", "|---|---|---|---|"]
     lines += [f"| {e} | {m} | {h} | {p} |" for e, m, h, p in rows]
-    return lines + ["", "Every number is read from a record in `results/runs/` by `python -m scripts.report`, which "
-                    "also writes [RESULTS.md](RESULTS.md) (seeds, wall times, commands, figures); CI checks both "
-                    "(`python -m scripts.report --check`)."]
+    return lines + [
+        "",
+        "Every number is read from a record in `results/runs/` by `python -m scripts.report`, which "
+        "also writes [RESULTS.md](RESULTS.md) (seeds, wall times, commands, figures); CI checks both "
+        "(`python -m scripts.report --check`).",
+    ]
