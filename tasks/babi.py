@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, open_text, verify
+from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, read_text, verify
 
 __all__ = [
     "URL",
@@ -93,26 +93,47 @@ def tokenize(sentence: str, punctuation: bool = False) -> list[str]:
     return re.findall(r"[a-z0-9,']+|[.?!]" if punctuation else r"[a-z0-9,']+", sentence.lower())
 
 
-def parse(lines, punctuation: bool = False) -> list[Example]:
-    """The questions of a bAbI file, each with the story up to it."""
+def parse(lines, punctuation: bool = False, source: str = "bAbI file") -> list[Example]:
+    """The questions of a bAbI file, each with the story up to it. Every line is ``<n> <sentence>`` or
+    ``<n> <question>\\t<answer>\\t<supporting line numbers>``; one that is not raises a DataError naming
+    `source` (the file) and the line."""
     examples, story = [], []
     ids: dict[int, int] = {}
-    for raw in lines:
+    for line_no, raw in enumerate(lines, 1):
         line = raw.rstrip("\n")
         if not line.strip():
             continue
-        number, text = line.split(" ", 1)
+
+        def bad(what: str) -> DataError:
+            return DataError(f"{source}, line {line_no}: {what}: {line[:80]!r}")
+
+        number, _, text = line.partition(" ")
+        if not number.isdigit() or not text.strip():
+            raise bad("a bAbI line is '<number> <text>'")
         number = int(number)
         if number == 1:
             story, ids = [], {}
         if "\t" in text:
-            question, answer, support = text.split("\t")
+            fields = text.split("\t")
+            if len(fields) != 3:
+                raise bad(
+                    f"a question line has 3 tab-separated fields (question, answer, supporting lines), not {len(fields)}"
+                )
+            question, answer, support = fields
+            if not answer.strip():
+                raise bad("the question has no answer")
+            facts = support.split()
+            if not facts or not all(f.isdigit() for f in facts):
+                raise bad("the answer names no supporting line numbers")
+            unknown = [f for f in facts if int(f) not in ids]
+            if unknown:
+                raise bad(f"supporting line(s) {', '.join(unknown)} are not sentences of this story")
             examples.append(
                 Example(
                     [list(s) for s in story],
                     tokenize(question, punctuation),
                     answer.strip(),
-                    [int(s) for s in support.split()],
+                    [int(s) for s in facts],
                 )
             )
         else:
@@ -165,8 +186,7 @@ def load_task(
         raise missing(data_dir, name, ARCHIVE_FOLDER, URL, hint)
     if check:
         verify(path, checksums("babi_tasks_1-20_v1-2").get(name))
-    with open_text(path) as f:
-        return parse(f, punctuation)
+    return parse(read_text(path).splitlines(keepends=True), punctuation, source=path)
 
 
 def build_vocab(examples: list[Example]) -> list[str]:

@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 import urllib.request
 
-__all__ = ["DataError", "checksums", "open_text", "candidates", "locate", "missing", "verify", "fetch_archive"]
+__all__ = ["DataError", "checksums", "read_text", "candidates", "locate", "missing", "verify", "fetch_archive"]
 
 CHECKSUM_DIR = os.path.join(os.path.dirname(__file__), "checksums")
 
@@ -39,12 +39,22 @@ def checksums(dataset: str) -> dict[str, str]:
     return table
 
 
-def open_text(path: str, newline: str | None = None):
-    """Open `path` as text, transparently decompressing a ``.gz`` file (`newline` as in `open`: ``""``
-    keeps every line end as it is in the file)."""
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
-    return open(path, encoding="utf-8", newline=newline)
+def read_text(path: str, newline: str | None = None) -> str:
+    """The text of `path`, transparently decompressing a ``.gz`` file (`newline` as in `open`: ``""`` keeps
+    every line end as it is in the file). A truncated or damaged ``.gz`` or a file that is not UTF-8 raises
+    a DataError naming the file and what is wrong with it."""
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8", newline=newline) as f:
+                return f.read()
+        with open(path, encoding="utf-8", newline=newline) as f:
+            return f.read()
+    except EOFError as err:
+        raise DataError(f"{path}: the .gz file is truncated ({err}); fetch or copy it again.") from err
+    except gzip.BadGzipFile as err:
+        raise DataError(f"{path}: not a valid .gz file ({err}).") from err
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text at byte {err.start} ({err.reason}).") from err
 
 
 def read_bytes(path: str) -> bytes:
@@ -92,7 +102,9 @@ def verify(path: str, expected: str | None) -> None:
     kind, want = expected.split(":", 1) if ":" in expected else ("sha256", expected)
     try:
         got = digest(read_bytes(path), kind)
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except EOFError as err:
+        raise DataError(f"{path}: the .gz file is truncated ({err}); fetch or copy it again.") from err
+    except (OSError, gzip.BadGzipFile) as err:
         raise DataError(f"{path}: cannot be read ({err}).") from err
     if got != want:
         raise DataError(

@@ -21,9 +21,11 @@ continue each row, so the recurrent state carries from one batch to the next.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, open_text, verify
+from tasks.data_files import DataError, checksums, fetch_archive, locate, missing, read_text, verify
 
 __all__ = [
     "URL",
@@ -69,8 +71,7 @@ def load_split(data_dir: str, split: str, *, files: str = "word", download: bool
         raise missing(data_dir, name, ARCHIVE_FOLDER, URL)
     if check:
         verify(path, checksums("ptb_char").get(name))
-    with open_text(path, newline="") as f:  # the bytes as they are: a line end is a character
-        return f.read()
+    return read_text(path, newline="")  # the bytes as they are: a line end is a character
 
 
 def tokens(text: str, files: str = "word") -> list[str]:
@@ -89,12 +90,20 @@ def build_vocab(tokens: list[str]) -> list[str]:
     return sorted(set(tokens))
 
 
-def encode(tokens: list[str], vocab: list[str]) -> np.ndarray:
+def encode(tokens: list[str], vocab: list[str], source: str = "the stream") -> np.ndarray:
+    """The ids of `tokens` in `vocab`; a token outside it raises a DataError naming `source` (the file) and
+    the line and column where it first occurs."""
     index = {s: i for i, s in enumerate(vocab)}
     try:
         return np.fromiter((index[t] for t in tokens), np.int32, len(tokens))
     except KeyError as err:
-        raise DataError(f"PTB symbol {err.args[0]!r} is not in the {len(vocab)}-symbol train vocabulary.") from None
+        at = next(i for i, t in enumerate(tokens) if t not in index)
+        line = 1 + sum(t.count("\n") for t in tokens[:at])
+        start = max((i for i in range(at) if "\n" in tokens[i]), default=-1) + 1
+        raise DataError(
+            f"{source}, line {line}, character {at - start + 1}: PTB symbol {err.args[0]!r} is not in the "
+            f"{len(vocab)}-symbol vocabulary of the training stream."
+        ) from None
 
 
 def tbptt_batches(ids: np.ndarray, batch_size: int, length: int):
@@ -138,7 +147,10 @@ class PTBTask:
         streams = {split: tokens(text[split], files) for split in SPLITS}
         self.vocab = build_vocab(streams["train"])
         self.vocab_size = self.num_classes = len(self.vocab)
-        self.ids = {split: encode(streams[split], self.vocab) for split in SPLITS}
+        self.ids = {
+            split: encode(streams[split], self.vocab, os.path.join(data_dir, file_name(split, files)))
+            for split in SPLITS
+        }
 
     def rows(self, split: str, batch_size: int) -> np.ndarray:
         """The stream of `split` cut into `batch_size` contiguous rows, (batch_size, columns).

@@ -6,6 +6,7 @@ Uses ../shared/data when it is there; every test also runs on small files it wri
 import gzip
 import io
 import os
+import re
 import tarfile
 
 import numpy as np
@@ -372,3 +373,50 @@ def test_memn2n_trains_on_hand_made_babi(tmp_path):
     result = train.train_and_evaluate(c, str(tmp_path / "run"))
     assert result["accuracy"] > 0.6, result
     assert [r["step"] for r in read_metrics(str(tmp_path / "run"), "valid")] == [60, 120]
+
+
+# Bad data: every error names the file and the line
+
+GOOD_STORY = "1 Mary moved to the bathroom.\n2 John went to the hallway.\n3 Where is Mary? \tbathroom\t1\n"
+
+
+@pytest.mark.parametrize(
+    "bad_line, message",
+    [
+        ("Mary moved to the bathroom.", "line 4: a bAbI line is '<number> <text>'"),
+        ("4 Where is John? \thallway", "line 4: a question line has 3 tab-separated fields"),
+        ("4 Where is John? \thallway\t", "line 4: the answer names no supporting line numbers"),
+        ("4 Where is John? \t\t2", "line 4: the question has no answer"),
+        ("4 Where is John? \thallway\t7", "line 4: supporting line(s) 7 are not sentences of this story"),
+    ],
+)
+def test_a_malformed_babi_line_is_named_by_file_and_line(tmp_path, bad_line, message):
+    path = tmp_path / "en" / babi.task_file(1, "1k", "train").split("/")[1]
+    path.parent.mkdir()
+    path.write_text(GOOD_STORY + bad_line + "\n")
+    with pytest.raises(DataError, match=re.escape(message)) as err:
+        babi.load_task(str(tmp_path), 1, "1k", "train", download=False, check=False)
+    assert str(path) in str(err.value)
+    path.write_text(GOOD_STORY)  # the same file without the bad line parses
+    assert len(babi.load_task(str(tmp_path), 1, "1k", "train", download=False, check=False)) == 1
+
+
+def test_a_ptb_character_outside_the_training_vocabulary_is_named_by_file_line_and_column(tmp_path):
+    _write_tiny_ptb(tmp_path)
+    valid = tmp_path / "ptb.valid.txt"
+    lines = valid.read_text().splitlines(keepends=True)
+    lines[2] = lines[2][:4] + "§" + lines[2][4:]
+    valid.write_text("".join(lines))
+    with pytest.raises(DataError, match=r"ptb.valid.txt, line 3, character 5: PTB symbol '§' is not in the"):
+        ptb.PTBTask(str(tmp_path), seq_len=5, download=False, check=False)
+
+
+def test_a_truncated_gz_is_named_as_such(tmp_path):
+    _write_tiny_ptb(tmp_path)
+    data = gzip.compress((tmp_path / "ptb.train.txt").read_bytes())
+    (tmp_path / "ptb.train.txt").unlink()
+    (tmp_path / "ptb.train.txt.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"ptb.train.txt.gz: the .gz file is truncated"):
+        ptb.PTBTask(str(tmp_path), seq_len=5, download=False, check=False)
+    with pytest.raises(DataError, match=r"ptb.train.txt.gz: the .gz file is truncated"):
+        verify(str(tmp_path / "ptb.train.txt.gz"), "sha256:" + "0" * 64)
