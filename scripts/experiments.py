@@ -97,6 +97,12 @@ for _cell, _label in (("rum", "RUM λ=1"), ("lstm", "LSTM"), ("gru", "GRU")):
     EXPERIMENTS[f"recall30_fixed_{_cell}"] = Experiment(
         "recall_t30_regime", f"{_label}, fixed 100k set", f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30
     )
+    EXPERIMENTS[f"recall30_authors_{_cell}"] = Experiment(  # and with the authors' optimiser, Adam 1e-3
+        "recall_t30_regime",
+        f"{_label}, fixed 100k set, Adam",
+        f"configs/recall.py:cpu,fixed,adam,{_cell}",
+        RECALL_BUDGET_T30,
+    )
     EXPERIMENTS[f"recall30_fresh_{_cell}"] = Experiment(
         "recall_t30_regime",
         f"{_label}, fresh data",

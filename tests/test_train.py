@@ -135,6 +135,14 @@ def test_recall_config_learns_a_short_recall(tmp_path):
     assert result["accuracy"] >= 0.6 and np.isfinite(result["loss"]), result
 
 
+def test_recall_trains_with_the_papers_rmsprop_and_the_authors_adam_is_a_preset():
+    paper, authors = recall.get_config(), recall.get_config("fixed,adam")
+    assert (paper.optimizer, paper.learning_rate, paper.rmsprop.decay) == ("rmsprop", 1e-3, 0.9)
+    assert (authors.optimizer, authors.learning_rate) == ("adam", 1e-3)
+    assert authors.task_options.train_size == 100_000 and paper.task_options.train_size == 0
+    assert authors.cell == paper.cell == "rum" and authors.rum.lam == 1
+
+
 @pytest.mark.parametrize("preset", sorted(recall.PRESETS))
 def test_every_recall_preset_builds_the_model_it_names(preset):
     c = recall.get_config(f"cpu,{preset}")
