@@ -2,7 +2,8 @@
 
     python train.py --config=configs/babi_memn2n.py --config.task_options.tasks=1 --workdir=/tmp/babi_memn2n_qa1
 
-Per task, as the authors' code: 3 hops, adjacent weight tying, position and temporal encoding,
+Per task, as Sukhbaatar et al.'s paper describes it (their code's two-phase linear-start schedule
+differs: configs/README.md, deviation 13): 3 hops, adjacent weight tying, position and temporal encoding,
 d = 20, memory of the 50 most recent sentences, batch 32, SGD lr 0.01 halved every 25 epochs for
 100 epochs, linear start for the first 20 epochs, 10% of train held out. Our loss is averaged over
 the batch where theirs is summed, so the learning rate is 32 × 0.01 and the clipping norm 40 / 32

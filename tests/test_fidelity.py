@@ -369,3 +369,16 @@ def test_a_run_saved_before_a_key_existed_keeps_its_old_value(tmp_path):
     old = train.load_config(str(tmp_path / "config.json"))
     assert old.task_options.end_blank is False and old.task_options.punctuation is False
     assert set(SAVED_BEFORE) >= {"rum.ln_update_gate", "rum.ln_eps", "lstm.forget_bias", "ln_lstm.form"}
+
+
+def test_fs_rum2_runs_the_papers_schedule_and_the_authors_code_is_a_preset():
+    from configs import ptb_fsrum
+    from configs.ptb_base import STEPS_PER_EPOCH
+
+    paper, code = ptb_fsrum.get_config(), ptb_fsrum.get_config("code")
+    assert paper.num_steps == 360 * STEPS_PER_EPOCH and code.num_steps == 200 * STEPS_PER_EPOCH
+    assert tuple(paper.lr_boundaries) == (180 * STEPS_PER_EPOCH, 240 * STEPS_PER_EPOCH)
+    assert tuple(paper.lr_values) == (1e-4, 1e-5)
+    assert tuple(code.lr_boundaries) == (180 * STEPS_PER_EPOCH,)
+    assert tuple(code.lr_values) == pytest.approx((paper.learning_rate * 0.1,))
+    assert code.cell == paper.cell == "fs_rnn" and code.fs_rnn.slow_hidden == paper.fs_rnn.slow_hidden == 1000
