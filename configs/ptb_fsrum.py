@@ -16,7 +16,6 @@ Fidelity to the paper and the authors' code, item by item: configs/README.md. No
 from configs.common import parse_arg
 from configs.ptb_base import STEPS_PER_EPOCH, ptb_config
 
-
 PRESETS = {"code": {}}
 
 
