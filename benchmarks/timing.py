@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import statistics
 import time
+import timeit
 
 import jax
 
 
 def time_call(fn, *args, repeats: int = 5, warmup: int = 1) -> tuple[float, float]:
-    """(median seconds per call, seconds of the first call, which includes compilation)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    for _ in range(warmup - 1):
-        jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), first
+    """(median seconds per call, seconds of the first call, which includes compilation), by `timeit`."""
+    timer = timeit.Timer(lambda: jax.block_until_ready(fn(*args)))
+    first = timer.timeit(number=1)
+    if warmup > 1:
+        timer.timeit(number=warmup - 1)
+    return statistics.median(timer.repeat(repeat=repeats, number=1)), first
 
 
 def time_interleaved(calls: dict, repeats: int = 5) -> dict[str, float]:

@@ -11,8 +11,8 @@ __all__ = ["layer_norm"]
 def layer_norm(z: jax.Array, gain: jax.Array, bias: jax.Array, eps: float = 1e-5) -> jax.Array:
     """LN(z; α, β) = α ⊙ (z − μ)/√(s² + ε) + β, with μ and s² over the last axis of z.
 
-    gain α and bias β broadcast to z explicitly (e.g. (k, n) against (b, k, n) for per-gate LN).
+    gain α and bias β broadcast to z explicitly (e.g. (k, n) against (b, k, n) for per-gate LN). The
+    normalisation is `jax.nn.standardize` with its two-pass ("stable") variance, s² = mean((z − μ)²).
     """
-    mu = jnp.mean(z, axis=-1, keepdims=True)
-    var = jnp.mean(jnp.square(z - mu), axis=-1, keepdims=True)
-    return (z - mu) * jax.lax.rsqrt(var + eps) * jnp.broadcast_to(gain, z.shape) + jnp.broadcast_to(bias, z.shape)
+    normalised = jax.nn.standardize(z, axis=-1, epsilon=eps, algorithm="stable")
+    return normalised * jnp.broadcast_to(gain, z.shape) + jnp.broadcast_to(bias, z.shape)

@@ -250,3 +250,15 @@ def test_resume_may_change_how_a_step_is_computed_but_not_the_model():
     assert train.compute_only_changes(saved, tiny_config()) == {"rum.reversible": (not today, today)}
     saved["rum"]["lam"] = 1 - saved["rum"]["lam"]
     assert train.saved_config_mismatch(saved, tiny_config()) == ["rum"]
+
+
+def test_the_piecewise_schedule_switches_at_each_boundary():
+    from training.build import learning_rate_schedule
+
+    c = tiny_config(schedule="piecewise", learning_rate=2e-3)
+    c.lr_boundaries, c.lr_values = (10, 25), (1e-4, 1e-5)
+    schedule = jax.jit(learning_rate_schedule(c))
+    got = [float(schedule(s)) for s in (0, 9, 10, 11, 24, 25, 10**6)]
+    np.testing.assert_allclose(got, [2e-3, 2e-3, 1e-4, 1e-4, 1e-4, 1e-5, 1e-5], rtol=1e-6)
+    c.schedule = "constant"
+    assert float(learning_rate_schedule(c)(10**6)) == pytest.approx(2e-3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import optax
 from flax import nnx
@@ -68,12 +67,12 @@ def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier | Lang
 
 
 def learning_rate_schedule(c: ml_collections.ConfigDict) -> optax.Schedule:
-    """constant, or piecewise: learning_rate before lr_boundaries[0], lr_values[i] from lr_boundaries[i]."""
+    """constant, or piecewise: learning_rate before lr_boundaries[0], lr_values[i] from lr_boundaries[i]
+    (optax.join_schedules of constant schedules)."""
     if c.schedule == "constant":
         return optax.constant_schedule(c.learning_rate)
-    bounds = jnp.asarray(c.lr_boundaries, jnp.int32)
-    values = jnp.asarray((c.learning_rate, *c.lr_values), jnp.float32)
-    return lambda step: values[jnp.searchsorted(bounds, step, side="right")]
+    values = (c.learning_rate, *c.lr_values)
+    return optax.join_schedules([optax.constant_schedule(v) for v in values], list(c.lr_boundaries))
 
 
 def build_optimizer(c: ml_collections.ConfigDict) -> optax.GradientTransformation:
