@@ -1,21 +1,9 @@
 """The Rotational Unit of Memory (RUM), §3.2 of the paper: `RUMCell`, a thin nnx module over the pure
 functions of `rumjax.rum_core` (the step, re-exported here) and `rumjax.rum_sequence` (whole sequences).
 
-Shape legend: b = batch (any leading axes), x = input size N_x, n = hidden size N_h.
-
-One step, with the paper's symbols (argument names in brackets):
-
-    τ_t  = W_xτ x_t + W_hτ h_{t−1} + b_τ                 memory target      [w_x_tau, w_h_tau, b_tau]
-    u_t  = σ(W_xu x_t + W_hu h_{t−1} + b_u)              update gate        [w_x_u, w_h_u, b_u]
-    ε_t  = W_xε x_t + b_ε                                embedded input     [w_x_eps, b_eps]
-    R_t  = (R_{t−1})^λ · Rotation(ε_t, τ_t),  R_0 = I    associative memory [lam = λ, carry.memory]
-    h̃_t  = activation(ε_t + R_t h_{t−1})                 (ReLU in the paper)
-    h'_t = u_t ⊙ h_{t−1} + (1 − u_t) ⊙ h̃_t
-    h_t  = η h'_t / ‖h'_t‖  if η is given, else h'_t     time normalisation [eta = η]
-
-λ = 0 keeps no memory: R_t = Rotation(ε_t, τ_t) is applied to h_{t−1} in O(n) by
-`rotation.rotate`. λ = 1 carries R_t (b, n, n) and updates it by the rank-2
-`rotation.compose` in O(n²); λ ≥ 2 needs the dense power R_{t−1}^λ first.
+The equations of one step, with the paper's symbols and the parameter names they have here, are in
+`rumjax.rum_core`'s docstring: τ_t (memory target), u_t (update gate), ε_t (embedded input), the memory
+R_t = (R_{t−1})^λ · Rotation(ε_t, τ_t), h̃_t, and the time normalisation by η.
 """
 
 from __future__ import annotations
