@@ -3,8 +3,10 @@
     python -m benchmarks.train_step --suite recall copying          # a few minutes on 2 CPU cores
     python -m benchmarks.train_step --suite all --json out.json      # also PTB shapes and the N sweep
 
-A train step is forward + backward + Adam update of a one-hot → cell → linear model with a
-cross-entropy at every step, jitted. Per row: median seconds per step over --repeats calls after
+A train step is forward + backward + Adam update of a one-hot → recurrent layer → linear model with a
+cross-entropy at every step, jitted, built as a Flax user builds it: Flax's GRU and LSTM as
+``nnx.RNN(nnx.GRUCell / nnx.LSTMCell)``, the other cells through ``rumjax.RNN`` (RUM's whole-sequence
+path), and RUM also through ``nnx.RNN`` (the step-by-step door a user takes without rumjax.RNN). Per row: median seconds per step over --repeats calls after
 one warm-up, the cells of a shape timed in turns (so a busy spell slows all alike), compile seconds, and the compiled program's temporary memory (XLA's
 memory_analysis: activations stored for the backward pass, the figure that grows with T). Each
 row is also divided by Flax's own GRUCell at the same shape, measured in the same run: compare
@@ -21,29 +23,41 @@ import jax
 import optax
 from flax import nnx
 
+import rumjax
 from benchmarks.timing import time_interleaved
-from rumjax.models import SequenceClassifier
+from rumjax.cells import make_cell
 
-# (label, cell, options); "gru" (flax's GRUCell) is the reference of every row
+# label: (cell, options, the layer that runs it); "gru" (nnx.RNN over Flax's GRUCell) is every row's reference
 CELLS = {
-    "gru": ("gru", {}),
-    "lstm": ("lstm", {}),
-    "rum λ=0": ("rum", {}),
-    "rum λ=0 η=1": ("rum", {"eta": 1.0}),
-    "rum λ=1": ("rum", {"lam": 1}),  # the default: reversible, hand-written memory backward
-    "rum λ=1 stored": ("rum", {"lam": 1, "reversible": False}),  # JAX's autodiff through every stored R_t
-    "goru": ("goru", {}),
-    "fast_weights": ("fast_weights", {}),
-    "ln_lstm": ("ln_lstm", {}),
+    "gru": ("gru", {}, nnx.RNN),
+    "lstm": ("lstm", {}, nnx.RNN),
+    "rum λ=0": ("rum", {}, rumjax.RNN),
+    "rum λ=0 η=1": ("rum", {"eta": 1.0}, rumjax.RNN),
+    "rum λ=0 nnx.RNN": ("rum", {}, nnx.RNN),
+    "rum λ=1": ("rum", {"lam": 1}, rumjax.RNN),  # the default: reversible, hand-written memory backward
+    "rum λ=1 stored": ("rum", {"lam": 1, "reversible": False}, rumjax.RNN),  # autodiff through every stored R_t
+    "rum λ=1 nnx.RNN": ("rum", {"lam": 1}, nnx.RNN),  # step by step: every R_t stored
+    "goru": ("goru", {}, rumjax.RNN),
+    "fast_weights": ("fast_weights", {}, rumjax.RNN),
+    "ln_lstm": ("ln_lstm", {}, rumjax.RNN),
 }
 
 # suite -> list of (shape name, batch B, time T, hidden N, input size, cells)
 SUITES = {
     "recall": [("recall T=50", 128, 53, 50, 36, list(CELLS))],
     "copying": [
-        ("copying T=200", 128, 220, 100, 10, ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 stored"]),
-        ("copying T=200", 128, 220, 250, 10, ["gru", "lstm", "rum λ=0", "rum λ=0 η=1"]),
+        (
+            "copying T=200",
+            128,
+            220,
+            100,
+            10,
+            ["gru", "lstm", "rum λ=0", "rum λ=1", "rum λ=1 stored", "rum λ=1 nnx.RNN"],
+        ),
+        ("copying T=200", 128, 220, 250, 10, ["gru", "lstm", "rum λ=0", "rum λ=0 η=1", "rum λ=0 nnx.RNN"]),
     ],
+    # seconds on a CPU: every door and cell once at toy sizes (tests/test_benchmarks.py runs it)
+    "smoke": [("smoke", 4, 6, 8, 5, list(CELLS))],
     "ptb": [
         ("ptb", 128, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
         ("ptb", 32, 150, 1000, 128, ["gru", "lstm", "rum λ=0 η=1"]),
@@ -55,19 +69,21 @@ SUITES = {
 }
 
 
-def make_step(label: str, batch: int, steps: int, hidden: int, inputs: int, *, unroll=1, remat=False, dtype=None):
-    cell, options = CELLS[label]
-    model = SequenceClassifier(
-        vocab_size=inputs,
-        num_classes=10,
-        cell=cell,
-        hidden=hidden,
-        cell_options=options,
-        unroll=unroll,
-        remat=remat,
-        dtype=dtype,
-        rngs=nnx.Rngs(0),
-    )
+class Model(nnx.Module):
+    """one-hot tokens → `layer(cell)` → a linear readout at every step, as a user writes it."""
+
+    def __init__(self, label: str, inputs: int, hidden: int, *, dtype=None):
+        name, options, layer = CELLS[label]
+        self.inputs = inputs
+        self.rnn = layer(make_cell(name, inputs, hidden, rngs=nnx.Rngs(0), dtype=dtype, **options), rngs=False)
+        self.readout = nnx.Linear(hidden, 10, rngs=nnx.Rngs(1))
+
+    def __call__(self, tokens):
+        return self.readout(self.rnn(jax.nn.one_hot(tokens, self.inputs), rngs=nnx.Rngs(2)))
+
+
+def make_step(label: str, batch: int, steps: int, hidden: int, inputs: int, *, dtype=None):
+    model = Model(label, inputs, hidden, dtype=dtype)
     graphdef, params = nnx.split(model, nnx.Param)
     tx = optax.adam(1e-3)
     opt = tx.init(params)
@@ -140,10 +156,13 @@ def markdown(rows) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", nargs="+", default=["recall", "copying"], choices=[*SUITES, "all"])
+    parser.add_argument("--smoke", action="store_true", help="the smoke suite once: toy sizes, seconds on a CPU")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", help="write the rows to this JSON file")
     args = parser.parse_args()
-    names = list(SUITES) if "all" in args.suite else args.suite
+    names = ["smoke"] if args.smoke else [s for s in SUITES if s != "smoke"] if "all" in args.suite else args.suite
+    if args.smoke:
+        args.repeats = 1
     print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}, float32")
     rows = run_suite(names, args.repeats)
     print()
