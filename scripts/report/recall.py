@@ -7,7 +7,17 @@ import os
 
 from scripts.experiments import EXPERIMENTS, RECALL_BUDGETS
 from scripts.report.plots import kernel_heatmap, plot_curves
-from scripts.report.records import at_step, command, first_reaching, fmt_time, group_runs, hardware, load_run, status
+from scripts.report.records import (
+    at_step,
+    command,
+    finished,
+    first_reaching,
+    fmt_time,
+    group_runs,
+    hardware,
+    load_run,
+    status,
+)
 
 # RUM paper, Table 1 (validation accuracy at convergence; parameters as printed).
 PAPER_TABLE1 = {
@@ -202,7 +212,10 @@ def recall_section(runs_dir: str, runs_label: str, figures: str) -> list[str]:
                 legend_outside=True,
             )
             figure_lines += [f"![recall T={length}]({path})", ""]
-    for length in (50, 30):  # the paper's Figure 3a is at T = 50; T = 30 where that run is missing
+    for length in (50, 30):  # the paper's Figure 3a is at T = 50; T = 30 until that run has finished
+        trained = load_run(runs_dir, f"recall{length}_rum")
+        if trained is None or not finished(trained):
+            continue
         heat = kernel_heatmap(
             runs_dir,
             f"recall{length}_rum",
