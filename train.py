@@ -46,7 +46,7 @@ from training.config import (
     saved_config_mismatch,
     validate_config,
 )
-from training.distributed import all_agree, initialize, to_global
+from training.distributed import all_agree, initialize, lost_peer, to_global
 from training.evaluation import Evaluator
 from training.progress import Progress
 from training.run_info import run_info
@@ -271,6 +271,13 @@ def main(argv) -> None:
         result = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
     except (WorkdirLocked, NoIntactCheckpoint) as err:
         sys.exit(f"train.py: {err}")
+    except jax.errors.JaxRuntimeError as err:
+        if jax.process_count() == 1:
+            raise
+        # a peer died mid-collective: say so, and leave at once (JAX's shutdown barrier would wait on the dead
+        # process and then abort with a native dump)
+        print(lost_peer(err, _WORKDIR.value, f"python {' '.join(sys.argv)}"), file=sys.stderr, flush=True)
+        os._exit(1)
     if result.get("stopped_by") and jax.process_index() == 0:
         print(
             f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "

@@ -206,3 +206,41 @@ def test_num_devices_must_fit_the_process_layout(monkeypatch):
     monkeypatch.setattr(jax, "process_count", lambda: 2)
     with pytest.raises(ValueError, match="does not fit 2 processes"):
         train.validate_config(tiny_config(num_devices=1))
+
+
+@pytest.mark.slow
+def test_a_lost_process_makes_the_other_fail_fast_and_say_how_to_resume(tmp_path):
+    """Two processes on localhost; process 1 is SIGKILLed after the first checkpoint: process 0 exits non-zero
+    within 60 s with one line naming the lost contact, the last checkpoint and the command to resume."""
+    workdir = str(tmp_path / "two")
+    port = _free_port()
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    extra = ["--config.checkpoint_every=3", f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2"]
+    procs = [
+        subprocess.Popen(
+            _command(workdir, 100_000, [*extra, f"--process_id={i}"]),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (0, 1)
+    ]
+    try:
+        deadline = time.time() + 240
+        while not os.path.isdir(os.path.join(workdir, "checkpoints", "6")) and time.time() < deadline:
+            assert procs[0].poll() is None, procs[0].communicate()[1][-2000:]
+            time.sleep(0.5)
+        assert os.path.isdir(os.path.join(workdir, "checkpoints", "6")), "no checkpoint within 240 s"
+        procs[1].send_signal(signal.SIGKILL)
+        killed = time.time()
+        _, err = procs[0].communicate(timeout=90)
+        assert time.time() - killed < 60, f"process 0 took {time.time() - killed:.0f} s to stop"
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    assert procs[0].returncode not in (0, None)
+    line = next(line for line in err.splitlines() if "lost contact with another process" in line)
+    assert "process 0 of 2" in line and "the last checkpoint is step" in line and "--process_id=0" in line

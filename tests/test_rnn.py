@@ -170,7 +170,10 @@ def test_metadata_annotates_the_parameters_for_sharding():
             rngs=nnx.Rngs(0),
         )
         spec = nnx.get_partition_spec(nnx.state(cell, nnx.Param))
-    assert tuple(spec["w_x_tau"].get_value()) == (None, "model") and tuple(spec["w_x_eps"].get_value()) == (None, "model")
+    assert tuple(spec["w_x_tau"].get_value()) == (None, "model") and tuple(spec["w_x_eps"].get_value()) == (
+        None,
+        "model",
+    )
     assert tuple(spec["w_h_u"].get_value()) == ("model", None)
     assert tuple(spec["b_eps"].get_value()) == ("model",)
     assert cell.w_h_u[...].sharding.spec == jax.sharding.PartitionSpec("model", None)  # created sharded

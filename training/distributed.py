@@ -10,8 +10,15 @@ are read on each host), and each process transfers only the slices of its own de
 
 from __future__ import annotations
 
+import os
+
 import jax
 import numpy as np
+
+# A process that stops sending heartbeats for this long is declared dead (JAX's default: 100 s), and the
+# others stop within it even when they are not waiting on a collective with it.
+HEARTBEAT_TIMEOUT_S = 20
+SHUTDOWN_TIMEOUT_S = 30
 
 
 def initialize(coordinator_address: str | None, num_processes: int | None, process_id: int | None, auto: bool) -> None:
@@ -20,10 +27,34 @@ def initialize(coordinator_address: str | None, num_processes: int | None, proce
         if num_processes is None or process_id is None:
             raise ValueError("--coordinator_address needs --num_processes and --process_id.")
         jax.distributed.initialize(
-            coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+            coordinator_address=coordinator_address,
+            num_processes=num_processes,
+            process_id=process_id,
+            heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S,
+            shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S,
         )
     elif auto:
-        jax.distributed.initialize()
+        jax.distributed.initialize(
+            heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S, shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S
+        )
+
+
+def last_checkpoint(workdir: str) -> int | None:
+    """The step of the newest checkpoint folder in <workdir>/checkpoints, or None."""
+    folder = os.path.join(workdir, "checkpoints")
+    steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
+    return max(steps, default=None)
+
+
+def lost_peer(err: Exception, workdir: str, command: str) -> str:
+    """The one line a process prints when a collective fails because another process is gone."""
+    step = last_checkpoint(workdir)
+    saved = f"the last checkpoint is step {step} in {workdir}/checkpoints" if step is not None else "no checkpoint yet"
+    first = str(err).strip().splitlines()[0][:200]
+    return (
+        f"train.py (process {jax.process_index()} of {jax.process_count()}): lost contact with another process "
+        f"({first}); {saved}. Restart every process with its own command to resume, here: {command}"
+    )
 
 
 def to_global(tree, sharding):
