@@ -244,3 +244,48 @@ def test_a_lost_process_makes_the_other_fail_fast_and_say_how_to_resume(tmp_path
     assert procs[0].returncode not in (0, None)
     line = next(line for line in err.splitlines() if "lost contact with another process" in line)
     assert "process 0 of 2" in line and "the last checkpoint is step" in line and "--process_id=0" in line
+
+
+@pytest.mark.slow
+def test_sigterm_to_one_of_two_processes_saves_the_same_step_on_both_and_resumes(tmp_path):
+    """A real SIGTERM to process 1 only: JAX's preemption service makes both stop at one step, save it and exit
+    0; both restarted resume from it, and every step is logged once."""
+    workdir = str(tmp_path / "two")
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+
+    def start(steps):
+        port = _free_port()
+        extra = ["--config.checkpoint_every=1000", f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2"]
+        return [
+            subprocess.Popen(
+                _command(workdir, steps, [*extra, f"--process_id={i}"]),
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in (0, 1)
+        ]
+
+    procs = start(100_000)
+    try:
+        deadline = time.time() + 240
+        while len(read_metrics(workdir, "train")) < 5 and time.time() < deadline:
+            assert procs[0].poll() is None, procs[0].communicate()[1][-2000:]
+            time.sleep(0.5)
+        procs[1].send_signal(signal.SIGTERM)
+        outs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    assert [proc.returncode for proc in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    saved = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
+    assert len(saved) == 1 and saved[0] >= 5  # one step, the same for both processes
+    assert f"Stopped by preemption after step {saved[0]}" in outs[0][0]
+    procs = start(saved[0] + 3)
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+    assert [r["step"] for r in read_metrics(workdir, "train")] == list(range(1, saved[0] + 4))
