@@ -29,10 +29,10 @@ train: $(STAMP)
 	$(VENV)/bin/python train.py --config=$(CONFIG) --workdir=$(WORKDIR)
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -n auto -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -n auto $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
