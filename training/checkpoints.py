@@ -155,3 +155,10 @@ class Checkpoints:
         if self._best is not None:
             self._best.wait_until_finished()
             self._best.close()
+
+
+def last_checkpoint(workdir: str) -> int | None:
+    """The step of the newest checkpoint folder in <workdir>/checkpoints, or None."""
+    folder = os.path.join(workdir, "checkpoints")
+    steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
+    return max(steps, default=None)

@@ -10,10 +10,10 @@ are read on each host), and each process transfers only the slices of its own de
 
 from __future__ import annotations
 
-import os
-
 import jax
 import numpy as np
+
+from training.checkpoints import last_checkpoint
 
 # A process that stops sending heartbeats for this long is declared dead (JAX's default: 100 s), and the
 # others stop within it even when they are not waiting on a collective with it.
@@ -37,13 +37,6 @@ def initialize(coordinator_address: str | None, num_processes: int | None, proce
         jax.distributed.initialize(
             heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S, shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S
         )
-
-
-def last_checkpoint(workdir: str) -> int | None:
-    """The step of the newest checkpoint folder in <workdir>/checkpoints, or None."""
-    folder = os.path.join(workdir, "checkpoints")
-    steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
-    return max(steps, default=None)
 
 
 def lost_peer(err: Exception, workdir: str, command: str) -> str:

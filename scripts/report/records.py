@@ -9,6 +9,7 @@ import os
 import shutil
 
 from scripts.experiments import EXPERIMENTS
+from training.checkpoints import last_checkpoint
 from training.metric_log import read_metrics
 
 
@@ -118,8 +119,7 @@ def not_evaluated(run: dict | None) -> str:
 
 def has_checkpoint(workdir: str) -> bool:
     """Whether the run has saved a checkpoint yet (a run just started has an empty checkpoints/)."""
-    folder = os.path.join(workdir, "checkpoints")
-    return os.path.isdir(folder) and any(d.isdigit() for d in os.listdir(folder))
+    return last_checkpoint(workdir) is not None
 
 
 def load_params(workdir: str):
@@ -153,11 +153,15 @@ KERNEL_FILE = "kernels.npz"
 def load_kernels(runs, name: str):
     """(kernels, step) of a RUM run: its KERNELS from the latest checkpoint when the workdir has one, else
     from the archived kernels.npz; None when neither is there."""
-    import numpy as np
 
     workdir = find_workdir(runs, name)
-    if workdir is None:
-        return None
+    return None if workdir is None else workdir_kernels(workdir)
+
+
+def workdir_kernels(workdir: str):
+    """(kernels, step) of the RUM run in `workdir` (load_kernels), or None."""
+    import numpy as np
+
     if has_checkpoint(workdir):
         params, step = load_params(workdir)
         return {k: np.asarray(params["cell"][k][...], np.float32) for k in KERNELS}, int(step)
@@ -200,7 +204,7 @@ def archive(runs, dest: str) -> list[str]:
         if name in KERNEL_RUNS and has_checkpoint(workdir):
             import numpy as np
 
-            kernels, step = load_kernels([workdir.rsplit(os.sep, 1)[0]], name)
+            kernels, step = workdir_kernels(workdir)
             np.savez_compressed(os.path.join(dest, name, KERNEL_FILE), step=step, **kernels)
         copied.append(name)
     for record in SCRIPT_RECORDS:
