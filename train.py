@@ -208,11 +208,11 @@ def run_loop(c, state, step_fn, data, evaluator, progress: Progress, ckpt: Check
             progress.flush(step, last_saved)
         if step % c.eval_every == 0 or final:
             eval_metrics, best_valid = evaluate_and_keep_best(c, state, step, evaluator, progress, ckpt, best_valid)
+        if final:  # before the last save: a kill between the two then repeats the test instead of losing it
+            final_test(c, state, evaluator, progress, ckpt, step)
         if step % c.checkpoint_every == 0 or final or stopping:
             ckpt.save(state, meta(step))
             last_saved = step
-        if final:
-            final_test(c, state, evaluator, progress, ckpt, step)
         if final or stopping:
             return state, eval_metrics, (stop.received or "preemption") if stopping and not final else None
     return state, eval_metrics, None

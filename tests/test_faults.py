@@ -16,7 +16,7 @@ from flax import nnx
 import train
 from scripts import fault_injection
 from tests.test_train import tiny_config, train_losses
-from training.checkpoints import NoIntactCheckpoint
+from training.checkpoints import NoIntactCheckpoint, last_checkpoint
 from training.metric_log import read_metrics
 from training.workdir_lock import WorkdirLock, WorkdirLocked
 
@@ -336,3 +336,35 @@ def test_fault_injection_on_every_task_finds_no_difference(task, tmp_path, monke
     assert "metrics equal the uninterrupted run's, each step logged once" in out
     splits = {r["split"] for r in read_metrics(str(tmp_path / "runs" / "faulty"))}
     assert {"train", "test"} <= splits and (task != "ptb" or {"valid", "final_test"} <= splits), splits
+
+
+@pytest.mark.slow
+def test_a_run_killed_during_its_final_test_repeats_it_on_resume(tmp_path, monkeypatch):
+    """The language model's final batch-1 test runs before the last checkpoint is saved: a run that dies in
+    the test resumes from the checkpoint before it and writes the final_test record (once), instead of finding
+    the last step saved and never testing (found by the PTB fault injection in CI)."""
+    from configs import ptb_rum
+    from tests.test_data import _write_tiny_ptb
+
+    _write_tiny_ptb(tmp_path / "data")
+    c = ptb_rum.get_config("cpu")
+    c.task_options.data_dir, c.task_options.check, c.task_options.download = str(tmp_path / "data"), False, False
+    c.task_options.seq_len = 20
+    c.hidden, c.embed_dim, c.batch_size, c.eval_batch_size = 16, 8, 8, 4
+    c.num_steps, c.eval_every, c.checkpoint_every, c.num_devices, c.progress = 6, 3, 3, 1, False
+    c.log_every = 1
+    workdir = str(tmp_path / "run")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed during the final test")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train, "best_model_test", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train.train_and_evaluate(c, workdir)
+    assert last_checkpoint(workdir) == 3  # the last step's checkpoint waits for the test
+    assert not read_metrics(workdir, "final_test")
+    train.train_and_evaluate(c, workdir)
+    final = read_metrics(workdir, "final_test")
+    assert [r["step"] for r in final] == [6] and np.isfinite(final[0]["bpc"])
+    assert [r["step"] for r in read_metrics(workdir, "train")] == list(range(1, 7))
