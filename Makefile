@@ -1,7 +1,7 @@
 # Commands that work on a fresh machine with Python >= 3.10 and make:
 #   make train     trains the default experiment (Copying Memory, CPU-sized) into $(WORKDIR)
 #   make test      the fast test tier (under 3 minutes on 2 cores): everything not marked slow
-#   make test-all  every test, end-to-end training runs included (what CI runs)
+#   make test-all  every test, end-to-end training runs included (what CI runs; adds torch, the peer extra)
 #   make lint      ruff (lint and format check) over the tree, mypy over rumjax/ (what CI runs)
 #   make docs      the documentation site, the tutorial executed (about 5 minutes on one CPU core), warnings
 #                  as errors, into docs/_build/html
@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.docs-installed
+PEER_STAMP := $(VENV)/.peer-installed
 
 .PHONY: train test test-all lint docs bench clean-venv
 
@@ -31,13 +32,18 @@ train: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: $(PEER_STAMP)
 	$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# the peer extra (torch, CPU build): benchmarks/peer_pytorch.py and its test, in test-all
+$(PEER_STAMP): $(STAMP)
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e ".[train,test,peer]"
+	touch $(PEER_STAMP)
 
 $(DOCS_STAMP): $(STAMP)
 	$(VENV)/bin/python -m pip install -q -c constraints.txt -e ".[train,test,docs]"

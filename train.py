@@ -51,6 +51,7 @@ from training.evaluation import Evaluator
 from training.progress import Progress
 from training.run_info import run_info
 from training.steps import StreamState, TrainState, best_model_test, stream_metrics, train_step
+from training.storage import check_writable, quiet_orbax_storage_errors, storage_error, storage_fault_line
 from training.workdir_lock import WorkdirLock, WorkdirLocked
 
 __all__ = [
@@ -222,7 +223,7 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: str) -> dict:
     """Train per config `c` in `workdir`, resuming from its latest checkpoint; returns the last eval metrics
     (with ``stopped_by`` and ``stopped_at`` when a signal ended it early)."""
     validate_config(c)
-    os.makedirs(workdir, exist_ok=True)
+    check_writable(workdir)  # a read-only or forbidden workdir stops the run here, before anything compiles
     with WorkdirLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():  # one writer per workdir
         return _train_locked(c, workdir)
 
@@ -249,9 +250,11 @@ def _train_locked(c: ml_collections.ConfigDict, workdir: str) -> dict:
         state, eval_metrics, stopped_by = run_loop(c, state, step_fn, data, evaluator, progress, ckpt, stop)
     finally:
         stop.close()
-        if progress is not None:
-            progress.close()
-        ckpt.close()  # waits for the saves in flight
+        try:
+            if progress is not None:
+                progress.close()
+        finally:
+            ckpt.close()  # waits for the saves in flight, even where closing the logs failed (a full disk)
     if stopped_by:
         return {**eval_metrics, "stopped_by": stopped_by, "stopped_at": int(state.step)}
     if not eval_metrics:  # resumed an already finished run: report, log nothing new
@@ -261,9 +264,18 @@ def _train_locked(c: ml_collections.ConfigDict, workdir: str) -> dict:
     return eval_metrics
 
 
+def _exit_if_storage_fault(err: BaseException) -> None:
+    """A write that failed for want of space or permission: one line (training.storage) and exit 1."""
+    storage = storage_error(err)
+    if storage is not None:
+        print(storage_fault_line(storage, _WORKDIR.value, f"python {' '.join(sys.argv)}"), file=sys.stderr, flush=True)
+        os._exit(1)  # not sys.exit: TensorBoard's exit handler would retry its flush on the full disk
+
+
 def main(argv) -> None:
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax logs every checkpoint step at INFO
+    quiet_orbax_storage_errors()  # a failed write is reported in one line (training.storage)
     if not _WORKDIR.value:
         raise app.UsageError("--workdir is required: the run's checkpoints, metrics and config go there.")
     initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value, _DISTRIBUTED.value)
@@ -273,11 +285,15 @@ def main(argv) -> None:
         sys.exit(f"train.py: {err}")
     except jax.errors.JaxRuntimeError as err:
         if jax.process_count() == 1:
+            _exit_if_storage_fault(err)
             raise
         # a peer died mid-collective: say so, and leave at once (JAX's shutdown barrier would wait on the dead
         # process and then abort with a native dump)
         print(lost_peer(err, _WORKDIR.value, f"python {' '.join(sys.argv)}"), file=sys.stderr, flush=True)
         os._exit(1)
+    except Exception as err:
+        _exit_if_storage_fault(err)
+        raise
     if result.get("stopped_by") and jax.process_index() == 0:
         print(
             f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "

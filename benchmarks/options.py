@@ -2,6 +2,7 @@
 
     python -m benchmarks.options                       # copying shape: B 128, T 220, N 250
     python -m benchmarks.options --shape 32 150 1000   # B T N, e.g. PTB-like
+    python -m benchmarks.options --lam 1 --shape 128 53 50 --inputs 36    # λ = 1 at recall, with batch chunks
 
 Per row: median seconds of the gradient of a loss over the whole sequence (forward + backward),
 compile seconds and the compiled temporary memory, for
@@ -11,6 +12,10 @@ compile seconds and the compiled temporary memory, for
     unroll=k     the scan unrolled k steps
     remat        `jax.checkpoint` on each step: only the carries are stored for the backward pass
     bfloat16     matrix products in bfloat16, the state (and the rotation) in float32
+    chunks of k  (λ = 1) the reversible backward over k examples at a time (`batch_chunk`); the default
+                 takes `cpu_batch_chunk`, sized for this CPU's L2 cache
+
+With --lam 1 every variant runs the reversible backward, as `RUMCell(lam=1)` does.
 """
 
 from __future__ import annotations
@@ -26,11 +31,18 @@ from flax import nnx
 from benchmarks.timing import time_interleaved
 from rumjax import RUMCell
 from rumjax.rum import rum_initial_carry
-from rumjax.rum_sequence import rum_sequence
+from rumjax.rum_sequence import cpu_batch_chunk, rum_sequence
 
 
-def variants(lam: int, eta) -> dict:
+def variants(lam: int, eta, batch: int, hidden: int) -> dict:
     base = dict(lam=lam, eta=eta, hoist_inputs=False)  # RUMCell's default on CPU
+    if lam == 1:  # and the reversible backward over the batch chunks sized for this CPU's cache
+        base.update(reversible=True, batch_chunk=cpu_batch_chunk(batch, hidden))
+    chunks = {
+        f"batch chunks of {k or batch}": lambda p, c, x, k=k: rum_sequence(p, c, x, **{**base, "batch_chunk": k})
+        for k in (None, 4, 8, 16, 32, 64)
+        if lam == 1 and (k is None or (k < batch and batch % k == 0))
+    }
     return {
         "default (inputs projected per step)": lambda p, c, x: rum_sequence(p, c, x, **base),
         "hoisted input projections": lambda p, c, x: rum_sequence(p, c, x, **{**base, "hoist_inputs": True}),
@@ -38,6 +50,7 @@ def variants(lam: int, eta) -> dict:
         "unroll=8": lambda p, c, x: rum_sequence(p, c, x, unroll=8, **base),
         "remat": lambda p, c, x: rum_sequence(p, c, x, remat=True, **base),
         "bfloat16 compute": lambda p, c, x: rum_sequence(p, c, x, dtype=jnp.bfloat16, **base),
+        **chunks,
     }
 
 
@@ -46,7 +59,7 @@ def run(batch: int, steps: int, hidden: int, inputs: int, lam: int, eta, repeats
     carry = rum_initial_carry((batch,), hidden, lam)
     xs = jax.random.normal(jax.random.key(1), (batch, steps, inputs))
     calls, rows = {}, {}
-    for name, forward in variants(lam, eta).items():
+    for name, forward in variants(lam, eta, batch, hidden).items():
 
         def loss(params, forward=forward):
             return jnp.mean(forward(params, carry, xs)[1] ** 2)

@@ -72,8 +72,9 @@ SUITES = {
 class Model(nnx.Module):
     """one-hot tokens → `layer(cell)` → a linear readout at every step, as a user writes it."""
 
-    def __init__(self, label: str, inputs: int, hidden: int, *, dtype=None):
-        name, options, layer = CELLS[label]
+    def __init__(self, label: str, inputs: int, hidden: int, *, dtype=None, options=None):
+        name, base, layer = CELLS[label]
+        options = {**base, **(options or {})}
         self.inputs = inputs
         self.rnn = layer(make_cell(name, inputs, hidden, rngs=nnx.Rngs(0), dtype=dtype, **options), rngs=False)
         self.readout = nnx.Linear(hidden, 10, rngs=nnx.Rngs(1))
@@ -82,13 +83,21 @@ class Model(nnx.Module):
         return self.readout(self.rnn(jax.nn.one_hot(tokens, self.inputs), rngs=nnx.Rngs(2)))
 
 
-def make_step(label: str, batch: int, steps: int, hidden: int, inputs: int, *, dtype=None):
-    model = Model(label, inputs, hidden, dtype=dtype)
+def batch(size: int, steps: int, inputs: int) -> tuple[jax.Array, jax.Array]:
+    """The benchmark's fixed batch: random tokens (size, steps) < inputs and labels < 10."""
+    tokens = jax.random.randint(jax.random.key(0), (size, steps), 0, inputs)
+    labels = jax.random.randint(jax.random.key(1), (size, steps), 0, 10)
+    return tokens, labels
+
+
+def make_step(label: str, batch_size: int, steps: int, hidden: int, inputs: int, *, dtype=None, options=None, tx=None):
+    """(step(params, opt) -> (params, opt, loss), (params, opt)): one train step of `Model(label)` on
+    `batch`, with `tx` (default Adam, 1e-3)."""
+    model = Model(label, inputs, hidden, dtype=dtype, options=options)
     graphdef, params = nnx.split(model, nnx.Param)
-    tx = optax.adam(1e-3)
+    tx = tx or optax.adam(1e-3)
     opt = tx.init(params)
-    tokens = jax.random.randint(jax.random.key(0), (batch, steps), 0, inputs)
-    labels = jax.random.randint(jax.random.key(1), (batch, steps), 0, 10)
+    tokens, labels = batch(batch_size, steps, inputs)
 
     def step(params, opt):
         def loss_fn(p):

@@ -45,6 +45,7 @@ def _rum(
     reversible=True,
     gate_init="joint",
     eps_bias=True,
+    hoist_inputs=None,
 ):
     return RUMCell(
         nx,
@@ -57,6 +58,7 @@ def _rum(
         reversible=reversible,
         gate_init=gate_init,
         eps_bias=eps_bias,
+        hoist_inputs=hoist_inputs,
         dtype=dtype,
         param_dtype=param_dtype,
         rngs=rngs,

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,3 +28,99 @@ def test_train_step_benchmark_smoke_times_every_door(tmp_path):
     assert {"gru", "rum λ=1", "rum λ=1 nnx.RNN", "rum λ=1 stored", "lstm"} <= set(rows)
     assert rows["gru"]["vs_flax_gru"] == 1.0
     assert all(r["step_s"] > 0 and r["temp_mb"] is not None for r in rows.values())
+
+
+@pytest.mark.slow
+def test_accelerator_script_smoke_runs_every_section_on_the_cpu(tmp_path):
+    """`benchmarks.accelerator --smoke`: every section at toy sizes; on the CPU float32 is within 1e-4 of the
+    float64 reference at both precisions, the reversible λ = 1 needs less memory than storing every R_t,
+    and the FS-RUM-2 step runs on the synthetic stream when no PTB folder is given."""
+    out = tmp_path / "accelerator.json"
+    env = {k: v for k, v in os.environ.items() if k != "RUMJAX_DATA"}
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=1"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.accelerator", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    checks = {(r["check"], r["precision"]) for r in result["numerics"]}
+    assert {("RUM λ=1 gradients", "highest"), ("rotation R(a, b)·h", "default")} <= checks
+    assert all(r["ok"] and 0 < r["relative_error"] < 1e-4 for r in result["numerics"])
+    assert {r["cell"] for r in result["options"]} >= {"rum λ=1 hoisted", "rum λ=1 per-step inputs", "rum λ=0 bfloat16"}
+    assert {r["cell"] for r in result["train_step"]} >= {"gru", "rum λ=1", "rum λ=1 nnx.RNN"}
+    assert result["reversible_memory"]["ratio"] < 1
+    ptb = result["fs_rum2_ptb"]
+    assert ptb["data"] == "synthetic" and np.isfinite(ptb["loss"]) and ptb["projected_hours"] > 0
+
+
+def test_the_accelerator_numerics_error_sees_a_wrong_leaf():
+    from benchmarks.accelerator import relative_error
+
+    reference = {"a": np.array([1.0, -2.0]), "b": np.array([[4.0]])}
+    assert relative_error(reference, reference) == 0
+    assert relative_error({"a": np.array([1.0, -2.0]), "b": np.array([[4.4]])}, reference) == pytest.approx(0.1)
+
+
+STAND_IN_PEER = '''
+import torch
+
+
+class RUM(torch.nn.Module):
+    """A stand-in with the authors' interface (RUM(input_size, hidden_size, eta_, lambda_), forward -> (outputs,
+    last)): a tanh RNN, so the test exercises the benchmark's plumbing without the authors' file."""
+
+    def __init__(self, input_size, hidden_size, eta_=None, lambda_=0, bias=True):
+        super().__init__()
+        self.rnn = torch.nn.RNN(input_size, hidden_size, batch_first=True)
+
+    def forward(self, input_, hidden=None, assoc_mem=None):
+        outputs, last = self.rnn(input_)
+        return outputs, last[0]
+'''
+
+
+@pytest.mark.slow
+def test_peer_benchmark_times_a_module_with_the_authors_interface_beside_rumjax(tmp_path):
+    """`benchmarks.peer_pytorch --smoke` on a stand-in `rum_model.py` (the authors' file is not in the repo):
+    both steps timed, both start from the loss of an untrained 10-class readout; a folder without the file is
+    named. Needs the peer extra (torch), which `make test-all` installs."""
+    pytest.importorskip("torch")
+    (tmp_path / "rum_model.py").write_text(STAND_IN_PEER)
+    out = tmp_path / "peer.json"
+    command = [sys.executable, "-m", "benchmarks.peer_pytorch", "--smoke", "--json", str(out), "--peer-dir"]
+    done = subprocess.run([*command, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(result["versions"]) == {"jax", "torch", "date"}
+    assert [r["shape"] for r in result["rows"]] == ["smoke λ=1", "smoke λ=0"]
+    for r in result["rows"]:
+        assert (
+            r["rumjax_ms"] > 0
+            and r["peer_ms"] > 0
+            and r["peer_over_rumjax"] == pytest.approx(r["peer_ms"] / r["rumjax_ms"])
+        )
+        assert abs(r["first_loss_rumjax"] - np.log(10)) < 0.5 and abs(r["first_loss_peer"] - np.log(10)) < 0.5
+    missing = subprocess.run([*command, str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True)
+    assert missing.returncode != 0 and "no rum_model.py in" in missing.stderr
+
+
+@pytest.mark.slow
+def test_options_benchmark_at_lambda_1_times_the_batch_chunks(tmp_path):
+    out = tmp_path / "options.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.options", "--lam", "1", "--shape", "8", "4", "6", "--inputs", "3"]
+        + ["--repeats", "1", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {r["variant"]: r for r in json.loads(out.read_text())}
+    assert {"batch chunks of 8", "batch chunks of 4", "hoisted input projections"} <= set(rows)
+    assert all(r["lam"] == 1 and r["step_s"] > 0 for r in rows.values())

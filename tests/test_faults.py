@@ -368,3 +368,95 @@ def test_a_run_killed_during_its_final_test_repeats_it_on_resume(tmp_path, monke
     final = read_metrics(workdir, "final_test")
     assert [r["step"] for r in final] == [6] and np.isfinite(final[0]["bpc"])
     assert [r["step"] for r in read_metrics(workdir, "train")] == list(range(1, 7))
+
+
+def _mount_tmpfs(path, size: str, *options: str) -> bool:
+    """A small file system of our own at `path` (root only); False where mounting is not allowed."""
+    path.mkdir(parents=True, exist_ok=True)
+    opts = ",".join([f"size={size}", *options])
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+def _storage_fault_run(workdir, steps):
+    return fault_injection.command(str(workdir), steps) + ["--config.checkpoint_every=5"]
+
+
+@pytest.mark.slow
+def test_an_unwritable_workdir_stops_the_run_in_one_line_naming_it(tmp_path):
+    """A read-only file system (root: a tmpfs mounted read-only) or a folder without write permission
+    (others): one line naming the path and the cause, exit 1, before anything is compiled."""
+    folder = tmp_path / "readonly"
+    mounted = os.geteuid() == 0 and _mount_tmpfs(folder, "1m", "ro")
+    if not mounted:
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o555)
+    try:
+        done = subprocess.run(
+            _storage_fault_run(folder / "run", 10), cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+    assert done.returncode == 1, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert lines[0].startswith(f"train.py: cannot write {folder / 'run'}")
+    assert ("Read-only file system" if mounted else "Permission denied") in lines[0]
+    assert "no checkpoint was saved yet" in lines[0] and "resume with the same command: python " in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs: needs root (CI runs as root)")
+def test_a_disk_that_fills_during_the_run_stops_it_in_one_line_and_the_last_checkpoint_resumes(tmp_path):
+    """A tmpfs filled up by another file once the run has saved: the run stops with one line naming the
+    workdir, the cause and the last intact checkpoint, which is there and intact; once space is freed the
+    same command resumes, and the losses equal those of an uninterrupted run, each step logged once."""
+    steps = 400
+    reference = tmp_path / "reference"
+    subprocess.run(_storage_fault_run(reference, steps), cwd=ROOT, check=True, capture_output=True, timeout=600)
+    disk = tmp_path / "disk"
+    assert _mount_tmpfs(disk, "64m")
+    workdir, filler = disk / "run", disk / "filler"
+    try:
+        proc = subprocess.Popen(
+            _storage_fault_run(workdir, steps), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.time() + 300
+        while last_checkpoint(str(workdir)) is None and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        with open(filler, "wb") as f:  # fill the disk while the run goes on
+            try:
+                while True:
+                    f.write(b"\0" * 2**20)
+                    f.flush()
+            except OSError:
+                pass
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 1, stderr[-2000:]
+        line = stderr.strip().splitlines()[-1]
+        assert "Traceback" not in stderr, stderr[-3000:]  # orbax's and its threads' follow-on errors are quiet
+        assert line.startswith(f"train.py: cannot write {workdir}") and "No space left on device" in line
+        kept = last_checkpoint(str(workdir))
+        assert kept is not None and f"the last intact checkpoint, step {kept}, is kept" in line
+        os.remove(filler)
+        subprocess.run(_storage_fault_run(workdir, steps), cwd=ROOT, check=True, capture_output=True, timeout=600)
+        assert fault_injection.compare(read_metrics(str(reference)), read_metrics(str(workdir)), steps) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_metrics_line_cut_short_by_a_full_disk_is_dropped_on_resume_and_a_bad_line_elsewhere_is_named(tmp_path):
+    from training.metric_log import MetricLog
+
+    good = '{"step": 1, "split": "train", "wall_time": 0.1, "loss": 2.0}\n'
+    (tmp_path / "metrics.jsonl").write_text(good + '{"step": 2, "split": "tr')
+    assert [r["step"] for r in read_metrics(str(tmp_path))] == [1]
+    log = MetricLog(str(tmp_path), resume_step=1)  # rewrites the file without the torn line
+    log.write(2, "train", 0.2, {"loss": 1.5})
+    log.close()
+    assert [r["step"] for r in read_metrics(str(tmp_path))] == [1, 2]
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "spl\n' + good)
+    with pytest.raises(ValueError, match=r"metrics.jsonl: line 1 is not a JSON record"):
+        read_metrics(str(tmp_path))

@@ -128,4 +128,23 @@ def test_batch_chunks_give_the_same_values_and_gradients(x64):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="batch_chunk=3 must divide the batch of 4"):
         loss(cell.params, 3)
-    assert cpu_batch_chunk(128, 100) == 64 and cpu_batch_chunk(128, 50) is None and cpu_batch_chunk(7, 1000) == 1
+    twelve = 12 * 2**20
+    assert cpu_batch_chunk(128, 100, cache_bytes=twelve) == 64 and cpu_batch_chunk(128, 50, cache_bytes=twelve) is None
+    l2 = 5 * 2 * 2**20 // 8  # the chunks' target on a CPU with 2 MiB of L2 per core
+    assert cpu_batch_chunk(128, 100, cache_bytes=l2) == 8 and cpu_batch_chunk(128, 50, cache_bytes=l2) == 32
+    assert cpu_batch_chunk(7, 1000) == 1
+
+
+def test_the_l2_cache_is_read_from_sysfs(tmp_path):
+    from rumjax.rum_sequence import l2_cache_bytes
+
+    for index, (level, kind, size) in enumerate(
+        [("1", "Data", "48K"), ("1", "Instruction", "64K"), ("2", "Unified", "2048K")]
+    ):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(level + "\n")
+        (folder / "type").write_text(kind + "\n")
+        (folder / "size").write_text(size + "\n")
+    assert l2_cache_bytes(str(tmp_path)) == 2 * 2**20
+    assert l2_cache_bytes(str(tmp_path / "missing")) is None

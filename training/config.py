@@ -33,7 +33,7 @@ MODEL_KEYS = (
 LOSS_REDUCTIONS = ("mean", "sum_time")
 # Cell options that choose how a step is computed, not what it computes (the same function and gradients):
 # a resumed run may change them, and takes today's value.
-COMPUTE_ONLY = {"rum": ("reversible",)}
+COMPUTE_ONLY = {"rum": ("reversible", "hoist_inputs")}
 
 
 def validate_config(c: ml_collections.ConfigDict) -> None:

@@ -27,7 +27,15 @@ def read_metrics(workdir: str, split: str | None = None) -> list[dict]:
     else:
         return []
     with f:
-        records = [json.loads(line) for line in f if line.strip()]
+        lines = [line for line in f if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines) - 1:
+                raise ValueError(f"{path}: line {i + 1} is not a JSON record: {line[:80]!r}") from None
+            # the last line only: a write cut short (a full disk, a kill); the run rewrites it on resume
     return [r for r in records if split is None or r.get("split") == split]
 
 
