@@ -43,7 +43,7 @@ def plot_curves(
     else:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
 
 
@@ -66,7 +66,7 @@ def kernel_heatmap(runs_dir: str, name: str, title: str, path: str) -> str | Non
     ax.set_ylabel("τ unit")
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     diag = float(np.mean(np.abs(np.diag(w))))
     off = float(np.mean(np.abs(w - np.diag(np.diag(w)))))
@@ -100,9 +100,22 @@ def kernel_collection(runs_dir: str, name: str, title: str, path: str) -> str | 
     axes[0].set_ylabel("input rows, then h_{t−1} rows")
     fig.suptitle(f"{title}, after {step} steps", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     return f"![{title}]({path})"
+
+
+def save_png(fig, path: str) -> None:
+    """Save `fig` as a PNG of 256 palette colours: the figures' colour maps have 256 levels, and the file is
+    about 2.5× smaller than a full-colour one, so results/ stays small (tests/test_report.py)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    buffer.seek(0)
+    Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
 
 
 def pyplot():

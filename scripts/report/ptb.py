@@ -6,7 +6,7 @@ import json
 import os
 
 from scripts.experiments import EXPERIMENTS
-from scripts.report.plots import pyplot
+from scripts.report.plots import pyplot, save_png
 from scripts.report.records import command, find_file, finished, fmt_time, group_runs, hardware, status
 
 PTB_PAIRS = {
@@ -114,7 +114,7 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)
     plt.close(fig)
     return lines + [""] + ptb_verdict(runs) + [f"![PTB validation BPC against wall time]({path})", ""]
 
