@@ -11,18 +11,17 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _run(module: str, *args: str, env=None) -> subprocess.CompletedProcess:
+    """`python -m module args` in the checkout, on one host device, its output captured."""
+    env = dict(os.environ if env is None else env, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    command = [sys.executable, "-m", module, *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.slow
 def test_train_step_benchmark_smoke_times_every_door(tmp_path):
     out = tmp_path / "rows.json"
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.train_step", "--smoke", "--json", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _run("benchmarks.train_step", "--smoke", "--json", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {r["cell"]: r for r in json.loads(out.read_text())}
     assert {"gru", "rum λ=1", "rum λ=1 nnx.RNN", "rum λ=1 stored", "lstm"} <= set(rows)
@@ -37,15 +36,7 @@ def test_accelerator_script_smoke_runs_every_section_on_the_cpu(tmp_path):
     and the FS-RUM-2 step runs on the synthetic stream when no PTB folder is given."""
     out = tmp_path / "accelerator.json"
     env = {k: v for k, v in os.environ.items() if k != "RUMJAX_DATA"}
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=1"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.accelerator", "--smoke", "--json", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _run("benchmarks.accelerator", "--smoke", "--json", str(out), env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     checks = {(r["check"], r["precision"]) for r in result["numerics"]}
@@ -92,8 +83,7 @@ def test_peer_benchmark_times_a_module_with_the_authors_interface_beside_rumjax(
     pytest.importorskip("torch")
     (tmp_path / "rum_model.py").write_text(STAND_IN_PEER)
     out = tmp_path / "peer.json"
-    command = [sys.executable, "-m", "benchmarks.peer_pytorch", "--smoke", "--json", str(out), "--peer-dir"]
-    done = subprocess.run([*command, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = _run("benchmarks.peer_pytorch", "--smoke", "--json", str(out), "--peer-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert set(result["versions"]) == {"jax", "torch", "date"}
@@ -105,21 +95,15 @@ def test_peer_benchmark_times_a_module_with_the_authors_interface_beside_rumjax(
             and r["peer_over_rumjax"] == pytest.approx(r["peer_ms"] / r["rumjax_ms"])
         )
         assert abs(r["first_loss_rumjax"] - np.log(10)) < 0.5 and abs(r["first_loss_peer"] - np.log(10)) < 0.5
-    missing = subprocess.run([*command, str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True)
+    missing = _run("benchmarks.peer_pytorch", "--smoke", "--peer-dir", str(tmp_path / "nowhere"))
     assert missing.returncode != 0 and "no rum_model.py in" in missing.stderr
 
 
 @pytest.mark.slow
 def test_options_benchmark_at_lambda_1_times_the_batch_chunks(tmp_path):
     out = tmp_path / "options.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.options", "--lam", "1", "--shape", "8", "4", "6", "--inputs", "3"]
-        + ["--repeats", "1", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    shape = ["--shape", "8", "4", "6", "--inputs", "3"]
+    done = _run("benchmarks.options", "--lam", "1", *shape, "--repeats", "1", "--json", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {r["variant"]: r for r in json.loads(out.read_text())}
     assert {"batch chunks of 8", "batch chunks of 4", "hoisted input projections"} <= set(rows)

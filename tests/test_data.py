@@ -262,6 +262,20 @@ def _write_tiny_ptb(root):
         )
 
 
+def tiny_ptb_config(folder, hidden: int, num_steps: int, every: int):
+    """configs/ptb_rum.py:cpu on `_write_tiny_ptb`'s corpus (written into folder/data), one device, no bar:
+    seq_len 20, `hidden` units, evaluation and checkpoints every `every` steps."""
+    from configs import ptb_rum
+
+    _write_tiny_ptb(folder / "data")
+    c = ptb_rum.get_config("cpu")
+    c.task_options.data_dir, c.task_options.check, c.task_options.download = str(folder / "data"), False, False
+    c.task_options.seq_len = 20
+    c.hidden, c.embed_dim, c.batch_size, c.eval_batch_size = hidden, 8, 8, 4
+    c.num_steps, c.eval_every, c.checkpoint_every, c.num_devices, c.progress = num_steps, every, every, 1, False
+    return c
+
+
 def test_ptb_eval_rows_cover_the_whole_stream(tmp_path):
     _write_tiny_ptb(tmp_path)
     task = ptb.PTBTask(str(tmp_path), seq_len=20, check=False)
@@ -307,15 +321,9 @@ def test_ptb_language_model_trains_with_carried_state(tmp_path):
 @pytest.mark.slow
 def test_sampling_from_a_trained_language_model(tmp_path):
     import train
-    from configs import ptb_rum
     from scripts import sample
 
-    _write_tiny_ptb(tmp_path / "data")
-    c = ptb_rum.get_config("cpu")
-    c.task_options.data_dir, c.task_options.check, c.task_options.download = str(tmp_path / "data"), False, False
-    c.task_options.seq_len = 20
-    c.hidden, c.embed_dim, c.batch_size, c.eval_batch_size = 32, 8, 8, 4
-    c.num_steps, c.eval_every, c.checkpoint_every, c.num_devices, c.progress = 150, 150, 150, 1, False
+    c = tiny_ptb_config(tmp_path, hidden=32, num_steps=150, every=150)
     c.learning_rate, c.dropout, c.zoneout_hidden = 1e-2, 0.0, 0.0
     train.train_and_evaluate(c, str(tmp_path / "run"))
     _, task, model, which = sample.load(str(tmp_path / "run"))

@@ -343,15 +343,9 @@ def test_a_run_killed_during_its_final_test_repeats_it_on_resume(tmp_path, monke
     """The language model's final batch-1 test runs before the last checkpoint is saved: a run that dies in
     the test resumes from the checkpoint before it and writes the final_test record (once), instead of finding
     the last step saved and never testing (found by the PTB fault injection in CI)."""
-    from configs import ptb_rum
-    from tests.test_data import _write_tiny_ptb
+    from tests.test_data import tiny_ptb_config
 
-    _write_tiny_ptb(tmp_path / "data")
-    c = ptb_rum.get_config("cpu")
-    c.task_options.data_dir, c.task_options.check, c.task_options.download = str(tmp_path / "data"), False, False
-    c.task_options.seq_len = 20
-    c.hidden, c.embed_dim, c.batch_size, c.eval_batch_size = 16, 8, 8, 4
-    c.num_steps, c.eval_every, c.checkpoint_every, c.num_devices, c.progress = 6, 3, 3, 1, False
+    c = tiny_ptb_config(tmp_path, hidden=16, num_steps=6, every=3)
     c.log_every = 1
     workdir = str(tmp_path / "run")
 
