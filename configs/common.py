@@ -63,11 +63,17 @@ def data_dir(name: str, shared_subdir: str) -> str:
     return shared if os.path.isdir(shared) else os.path.join("data", name)
 
 
+NULLABLE_TYPES = {"hoist_inputs": bool}  # None-default options that are not numbers (the rest: float, as eta)
+
+
 def _block(options: dict) -> ml_collections.ConfigDict:
-    """A ConfigDict of options; a None default becomes a nullable float, settable from the command line."""
+    """A ConfigDict of options; a None default becomes a nullable float (or NULLABLE_TYPES' type), settable
+    from the command line."""
     block = ml_collections.ConfigDict()
     for key, value in options.items():
-        block[key] = ml_collections.FieldReference(None, field_type=float) if value is None else value
+        if value is None:
+            value = ml_collections.FieldReference(None, field_type=NULLABLE_TYPES.get(key, float))
+        block[key] = value
     return block
 
 

@@ -248,8 +248,21 @@ def test_resume_may_change_how_a_step_is_computed_but_not_the_model():
     assert train.saved_config_mismatch(saved, tiny_config()) == []
     today = tiny_config().rum.reversible
     assert train.compute_only_changes(saved, tiny_config()) == {"rum.reversible": (not today, today)}
+    saved["rum"]["hoist_inputs"] = True  # where the input projections are computed: also how, not what
+    assert train.saved_config_mismatch(saved, tiny_config()) == []
     saved["rum"]["lam"] = 1 - saved["rum"]["lam"]
     assert train.saved_config_mismatch(saved, tiny_config()) == ["rum"]
+
+
+def test_hoist_inputs_is_a_nullable_bool_in_the_config_and_reaches_the_cell():
+    c = tiny_config()
+    assert c.rum.hoist_inputs is None
+    c.rum.hoist_inputs = True
+    assert c.rum.hoist_inputs is True
+    with pytest.raises(TypeError):
+        c.rum.hoist_inputs = 0.5
+    model = train.build_model(c, CopyingTask(delay=5))
+    assert model.cell.hoist_inputs is True
 
 
 def test_the_piecewise_schedule_switches_at_each_boundary():
