@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -166,7 +167,9 @@ class EUNNCell(nnx.RNNCellBase):
         h = mod_relu(z, jnp.broadcast_to(self.b[...], z.shape))
         return h, h
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> jax.Array:
         return jnp.zeros((*input_shape[:-1], self.hidden_features), jnp.float32)
 
     @property

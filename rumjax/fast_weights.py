@@ -23,6 +23,7 @@ Initialisation: W = 0.05·I (as re-implementations of the paper's IRNN-style sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -92,7 +93,9 @@ class FastWeightsCell(nnx.RNNCellBase):
             return z
         return (self.ln0 if self.ln_h0 == "separate" else self.ln)(z)
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> FastWeightsCarry:
         batch = tuple(input_shape[:-1])
         n = self.hidden_features
         return FastWeightsCarry(jnp.zeros((*batch, n), jnp.float32), jnp.zeros((*batch, n, n), jnp.float32))

@@ -20,6 +20,7 @@ RUM paper (Table 5) is (ln_lstm ×2, rum). The fast cells must share one carry s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple, Sequence
 
 import jax
@@ -81,7 +82,9 @@ class FSRNNCell(nnx.RNNCellBase):
             fast, y = cell(fast, jnp.zeros((*y.shape[:-1], 1), y.dtype))
         return FSRNNCarry(fast, slow, key), y
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> FSRNNCarry:
         batch = tuple(input_shape[:-1])
         fast = self.fast[0].initialize_carry((*batch, 1), rngs)
         slow = self.slow.initialize_carry((*batch, self.hidden_features), rngs)

@@ -19,6 +19,8 @@ to 0, so their U_o is not orthogonal; rumjax's EUNN keeps U_o orthogonal (tested
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -81,7 +83,9 @@ class GORUCell(nnx.RNNCellBase):
         h = z * h + (1.0 - z) * h_tilde
         return h, h
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> jax.Array:
         return jnp.zeros((*input_shape[:-1], self.hidden_features), jnp.float32)
 
     @property

@@ -22,6 +22,7 @@ Options: memories K (default 2). The carry holds K memories of shape (b, n, n).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -82,7 +83,9 @@ class LearnedMemoryCell(nnx.RNNCellBase):
         h = jax.nn.relu(self.ln(z + read))
         return LearnedMemoryCarry(h, a), h
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> LearnedMemoryCarry:
         batch = tuple(input_shape[:-1])
         n = self.hidden_features
         return LearnedMemoryCarry(

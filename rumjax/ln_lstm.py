@@ -19,6 +19,8 @@ LSTMCell, so wrappers that treat LSTM carries treat this one too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -90,7 +92,9 @@ class LNLSTMCell(nnx.RNNCellBase):
         h = jax.nn.sigmoid(o) * jnp.tanh(layer_norm(c, self.gain_c[...], self.bias_c[...], EPS))
         return (c, h), h
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> tuple[jax.Array, jax.Array]:
         shape = (*input_shape[:-1], self.hidden_features)
         return (jnp.zeros(shape, jnp.float32), jnp.zeros(shape, jnp.float32))  # two buffers: carries get donated
 

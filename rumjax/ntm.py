@@ -18,6 +18,7 @@ r_0 = 0. Options: slots N (64), width W (20), as suggested for the recall task i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -98,7 +99,9 @@ class NTMCell(nnx.RNNCellBase):
         y = self.out(jnp.concatenate([h, read], axis=-1)).astype(memory.dtype)
         return NTMCarry(controller, memory, read_w, write_w, read), y
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> NTMCarry:
         batch = tuple(input_shape[:-1])
 
         def zeros():  # a new buffer for every leaf: carries get donated

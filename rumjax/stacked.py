@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Sequence
 
 from flax import nnx
@@ -25,7 +26,9 @@ class StackedCell(nnx.RNNCellBase):
             new.append(c)
         return tuple(new), x
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> tuple:
         batch = tuple(input_shape[:-1])
         carries = [self.cells[0].initialize_carry(input_shape, rngs)]
         for prev, cell in zip(self.cells[:-1], self.cells[1:]):

@@ -18,6 +18,7 @@ lengths).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -93,7 +94,9 @@ class ZoneoutCell(nnx.RNNCellBase):
         zoned = jax.tree.unflatten(treedef, mixed)
         return ZoneoutCarry(zoned, key), hidden_state(zoned)
 
-    def initialize_carry(self, input_shape, rngs=None, carry_init=None):  # type: ignore[override]
+    def initialize_carry(  # type: ignore[override]
+        self, input_shape: tuple[int, ...], rngs: nnx.Rngs | None = None, carry_init: Callable | None = None
+    ) -> ZoneoutCarry:
         if isinstance(rngs, nnx.Rngs):
             key = rngs.carry()
         elif rngs is not None:
