@@ -264,11 +264,16 @@ def _train_locked(c: ml_collections.ConfigDict, workdir: str) -> dict:
     return eval_metrics
 
 
+def _resume_command() -> str:
+    """This process's command line: the same command resumes the run."""
+    return f"python {' '.join(sys.argv)}"
+
+
 def _exit_if_storage_fault(err: BaseException) -> None:
     """A write that failed for want of space or permission: one line (training.storage) and exit 1."""
     storage = storage_error(err)
     if storage is not None:
-        print(storage_fault_line(storage, _WORKDIR.value, f"python {' '.join(sys.argv)}"), file=sys.stderr, flush=True)
+        print(storage_fault_line(storage, _WORKDIR.value, _resume_command()), file=sys.stderr, flush=True)
         os._exit(1)  # not sys.exit: TensorBoard's exit handler would retry its flush on the full disk
 
 
@@ -284,12 +289,12 @@ def main(argv) -> None:
     except (WorkdirLocked, NoIntactCheckpoint) as err:
         sys.exit(f"train.py: {err}")
     except jax.errors.JaxRuntimeError as err:
+        _exit_if_storage_fault(err)  # on any number of processes: a full disk is not a lost peer
         if jax.process_count() == 1:
-            _exit_if_storage_fault(err)
             raise
         # a peer died mid-collective: say so, and leave at once (JAX's shutdown barrier would wait on the dead
         # process and then abort with a native dump)
-        print(lost_peer(err, _WORKDIR.value, f"python {' '.join(sys.argv)}"), file=sys.stderr, flush=True)
+        print(lost_peer(err, _WORKDIR.value, _resume_command()), file=sys.stderr, flush=True)
         os._exit(1)
     except Exception as err:
         _exit_if_storage_fault(err)
@@ -297,7 +302,7 @@ def main(argv) -> None:
     if result.get("stopped_by") and jax.process_index() == 0:
         print(
             f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "
-            f"in {_WORKDIR.value}/checkpoints. Resume with the same command: python {' '.join(sys.argv)}",
+            f"in {_WORKDIR.value}/checkpoints. Resume with the same command: {_resume_command()}",
             flush=True,
         )
 

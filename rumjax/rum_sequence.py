@@ -190,10 +190,10 @@ def l2_cache_bytes(sysfs: str = "/sys/devices/system/cpu/cpu0/cache") -> int | N
 
 
 # The working set the CPU batch chunks aim at: 5/8 of a core's L2 cache. Measured on a 2-core Xeon with
-# 2 MiB of L2 per core, the reversible λ = 1 gradient over chunks of 1, 4, 8, ..., 64 and the whole batch:
-# fastest at 8 examples of N = 100 (1.28 MB; 1.33× faster than 64, which measured no faster than no chunks
-# there) and at 32 of N = 50 (1.28 MB; 1.12× faster than the whole batch). Where the cache cannot be read,
-# 12 MiB, which measured best (64 examples at N = 100) on the CPU the chunks were first tuned on.
+# 2 MiB of L2 per core (`python -m benchmarks.options --lam 1 ...`, benchmarks/README.md), the reversible
+# λ = 1 gradient was fastest over chunks of 8 examples at N = 100 (1.28 MB; 1.36× faster than 64) and of 32
+# at N = 50 (1.28 MB; 1.13× faster than the whole batch). Where the cache cannot be read, 12 MiB, which
+# measured best (64 examples at N = 100) on the CPU the chunks were first tuned on.
 _L2 = l2_cache_bytes()
 CACHE_BYTES = 5 * _L2 // 8 if _L2 else 12 * 2**20
 
