@@ -2,6 +2,10 @@
 #   make train     trains the default experiment (Copying Memory, CPU-sized) into $(WORKDIR)
 #   make test      the fast test tier (under 3 minutes on 2 cores): everything not marked slow
 #   make test-all  every test, end-to-end training runs included (what CI runs; adds torch, the peer extra)
+#   make test-lowest   the fast tier at the lowest versions pyproject.toml allows (constraints-lowest.txt),
+#                  in $(VENV)-lowest (what CI runs beside test-all)
+#   make test-newest   the fast tier at the newest releases pip finds (no constraints), in $(VENV)-newest;
+#                  skipped when they are the versions of constraints.txt, which test-all already ran
 #   make lint      ruff (lint and format check) over the tree, mypy over rumjax/ (what CI runs)
 #   make docs      the documentation site, the tutorial executed (about 5 minutes on one CPU core), warnings
 #                  as errors, into docs/_build/html
@@ -18,7 +22,7 @@ STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 PEER_STAMP := $(VENV)/.peer-installed
 
-.PHONY: train test test-all lint docs bench clean-venv
+.PHONY: train test test-all test-lowest test-newest lint docs bench clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +38,28 @@ test: $(STAMP)
 
 test-all: $(PEER_STAMP)
 	$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
+
+# the library's tests at other version sets (fast tier only, to keep CI short)
+$(VENV)-lowest/.installed: pyproject.toml constraints-lowest.txt
+	$(PYTHON) -m venv $(VENV)-lowest
+	$(VENV)-lowest/bin/python -m pip install -q --upgrade pip
+	$(VENV)-lowest/bin/python -m pip install -q -c constraints-lowest.txt -e ".[train,test]"
+	touch $@
+
+test-lowest: $(VENV)-lowest/.installed
+	$(VENV)-lowest/bin/python -m pytest -q -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+
+$(VENV)-newest/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)-newest
+	$(VENV)-newest/bin/python -m pip install -q --upgrade pip
+	$(VENV)-newest/bin/python -m pip install -q --upgrade -e ".[train,test]"
+	touch $@
+
+test-newest: $(VENV)-newest/.installed
+	@if $(VENV)-newest/bin/python -m pip freeze --exclude-editable | grep -v -x -F -f constraints.txt | grep -q .; then \
+	  $(VENV)-newest/bin/python -m pip freeze --exclude-editable | grep -v -x -F -f constraints.txt | sed 's/^/newer than constraints.txt: /'; \
+	  $(VENV)-newest/bin/python -m pytest -q -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS); \
+	else echo "test-newest: the newest releases are constraints.txt's versions, which test-all ran"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -46,7 +46,7 @@ from training.config import (
     saved_config_mismatch,
     validate_config,
 )
-from training.distributed import all_agree, initialize, lost_peer, to_global
+from training.distributed import all_agree, exit_lost_peer, initialize, to_global, watch_peers
 from training.evaluation import Evaluator
 from training.progress import Progress
 from training.run_info import run_info
@@ -168,24 +168,25 @@ def make_train_step(c, graphdef, tx, task, mesh):
     return jax.jit(step, donate_argnums=0), data, compilations
 
 
-def evaluate_and_keep_best(c, state, step, evaluator, progress, ckpt, best_valid: float) -> tuple[dict, float]:
-    """Log every held-out split at `step`; keep the model if its validation loss is the best so far."""
+def evaluate(state, step, evaluator, progress, best_valid: float) -> tuple[dict, float | None]:
+    """Log every held-out split at `step`; returns (the metrics shown, the validation loss if it is the best so
+    far, else None: the caller then saves this step with it, and the checkpoints keep it as the best model)."""
     results = evaluator(state.params, step)
     for name, metrics in results.items():
         progress.write(step, name, metrics)
     shown = results.get("test", next(iter(results.values())))
     progress.say(f"step {step}: test " + " ".join(f"{k}={v:.4f}" for k, v in shown.items()))
-    if "valid" in results and results["valid"]["loss"] < best_valid:
-        best_valid = results["valid"]["loss"]
-        ckpt.save_best(state, {"step": step, "valid_loss": best_valid, "config": json.loads(c.to_json())})
-    return shown, best_valid
+    best = "valid" in results and results["valid"]["loss"] < best_valid
+    return shown, results["valid"]["loss"] if best else None
 
 
-def final_test(c, state, evaluator, progress: Progress, ckpt: Checkpoints, step: int) -> None:
-    """Language models: the best-on-validation model over the whole test stream at the authors' batch size."""
+def final_test(c, state, evaluator, progress: Progress, ckpt: Checkpoints, step: int, is_best: bool) -> None:
+    """Language models: the best-on-validation model over the whole test stream at the authors' batch size
+    (`state` itself where it is the best, not yet saved)."""
     if not (evaluator.stream and c.final_test_batch_size):
         return
-    metrics = best_model_test(evaluator.graphdef, evaluator.task, ckpt, state, c.final_test_batch_size)
+    best = state if is_best else None
+    metrics = best_model_test(evaluator.graphdef, evaluator.task, ckpt, state, c.final_test_batch_size, best)
     progress.write(step, "final_test", metrics)
     progress.say(
         f"step {step}: best-on-valid model, test stream at batch {c.final_test_batch_size}: bpc={metrics['bpc']:.4f}"
@@ -207,12 +208,14 @@ def run_loop(c, state, step_fn, data, evaluator, progress: Progress, ckpt: Check
         stopping = all_agree(stop.received is not None) or ckpt.reached_preemption(step)
         if step % c.log_every == 0 or step % c.eval_every == 0 or step % c.checkpoint_every == 0 or final or stopping:
             progress.flush(step, last_saved)
+        new_best = None
         if step % c.eval_every == 0 or final:
-            eval_metrics, best_valid = evaluate_and_keep_best(c, state, step, evaluator, progress, ckpt, best_valid)
+            eval_metrics, new_best = evaluate(state, step, evaluator, progress, best_valid)
+            best_valid = best_valid if new_best is None else new_best
         if final:  # before the last save: a kill between the two then repeats the test instead of losing it
-            final_test(c, state, evaluator, progress, ckpt, step)
-        if step % c.checkpoint_every == 0 or final or stopping:
-            ckpt.save(state, meta(step))
+            final_test(c, state, evaluator, progress, ckpt, step, is_best=new_best is not None)
+        if new_best is not None or step % c.checkpoint_every == 0 or final or stopping:
+            ckpt.save(state, meta(step), valid_loss=new_best)
             last_saved = step
         if final or stopping:
             return state, eval_metrics, (stop.received or "preemption") if stopping and not final else None
@@ -284,21 +287,23 @@ def main(argv) -> None:
     if not _WORKDIR.value:
         raise app.UsageError("--workdir is required: the run's checkpoints, metrics and config go there.")
     initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value, _DISTRIBUTED.value)
+    stop_watching = watch_peers(_WORKDIR.value, _resume_command())  # a lost peer, noticed outside collectives
+    finished = False
     try:
         result = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+        finished = True
     except (WorkdirLocked, NoIntactCheckpoint) as err:
         sys.exit(f"train.py: {err}")
     except jax.errors.JaxRuntimeError as err:
         _exit_if_storage_fault(err)  # on any number of processes: a full disk is not a lost peer
         if jax.process_count() == 1:
             raise
-        # a peer died mid-collective: say so, and leave at once (JAX's shutdown barrier would wait on the dead
-        # process and then abort with a native dump)
-        print(lost_peer(err, _WORKDIR.value, _resume_command()), file=sys.stderr, flush=True)
-        os._exit(1)
+        exit_lost_peer(err, _WORKDIR.value, _resume_command())  # a peer died mid-collective
     except Exception as err:
         _exit_if_storage_fault(err)
         raise
+    finally:
+        stop_watching(finished)
     if result.get("stopped_by") and jax.process_index() == 0:
         print(
             f"Stopped by {result['stopped_by']} after step {result['stopped_at']}; a checkpoint of that step is "

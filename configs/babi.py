@@ -47,6 +47,7 @@ def get_config(arg=None):
             format="sequence",
             end_blank=True,
             punctuation=True,
+            question_embed="shared",  # format=sentence: the question step uses the story's embedding table
         )
     )
     apply_preset(c, PRESETS["rum"])

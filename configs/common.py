@@ -48,6 +48,7 @@ SAVED_BEFORE = {
     "task_options.punctuation": False,
     "task_options.train_size": 0,
     "task_options.files": "char",
+    "task_options.question_embed": "separate",
 }
 
 

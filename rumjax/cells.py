@@ -173,8 +173,15 @@ CELL_OPTIONS: dict[str, dict[str, Any]] = {name: _options(factory) for name, fac
 
 
 def make_cell(
-    name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, dtype=None, param_dtype=jnp.float32, **options
-):
+    name: str,
+    in_features: int,
+    hidden_features: int,
+    *,
+    rngs: nnx.Rngs,
+    dtype: jnp.dtype | None = None,
+    param_dtype: jnp.dtype = jnp.float32,
+    **options: Any,
+) -> nnx.RNNCellBase:
     """Build the registered cell `name`; unknown names or options raise a ValueError listing the valid ones.
     `dtype` is the compute dtype (None: from inputs and parameters), `param_dtype` the parameters'."""
     if name not in CELLS:

@@ -5,6 +5,8 @@ Shape legend: b = batch, t = time, v = vocabulary, d = cell input size, n = hidd
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -49,11 +51,11 @@ def run_cell(
     cell: nnx.RNNCellBase,
     xs: jax.Array,
     *,
-    carry=None,
+    carry: Any = None,
     rng: jax.Array | None = None,
     unroll: int = 1,
     remat: bool = False,
-):
+) -> tuple[Any, jax.Array]:
     """Scan `cell` over xs (b, t, d) from its initial carry; returns (final carry, ys (b, t, n)).
 
     `rng` seeds the initial carry of stochastic cells (zoneout); a fixed key when None.
@@ -85,13 +87,13 @@ def build_cell(
     in_features: int,
     hidden: int,
     *,
-    cell_options: dict | None = None,
+    cell_options: dict[str, Any] | None = None,
     num_layers: int = 1,
     zoneout_cell: float = 0.0,
     zoneout_hidden: float = 0.0,
-    dtype=None,
+    dtype: jnp.dtype | None = None,
     rngs: nnx.Rngs,
-):
+) -> nnx.RNNCellBase:
     """A registered cell, stacked `num_layers` deep, each layer wrapped in zoneout when a rate is > 0."""
     if num_layers < 1:
         raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
@@ -118,8 +120,8 @@ class SequenceClassifier(nnx.Module):
     num_layers > 1 stacks copies of the cell; zoneout rates > 0 wrap each in `ZoneoutCell`.
     Tokens (b, t, w) are bags of words, one per step (bAbI's sentence format): each step's input is
     the sum of its words' one-hot vectors or embeddings, id −1 marking an empty slot; with
-    `separate_last_embed` the last step (the question) has an embedding of its own, as the authors'
-    bAbI code. `readout_hidden` > 0 puts a ReLU layer of that size before the readout (Ba et al.'s
+    `separate_last_embed` the last step (the question) has an embedding of its own (rumjax 0.3's bAbI
+    sentence model; the authors' code shares the table). `readout_hidden` > 0 puts a ReLU layer of that size before the readout (Ba et al.'s
     associative-retrieval model).
     """
 

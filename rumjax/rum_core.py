@@ -201,7 +201,16 @@ def rum_recurrence(
     return RUMCarry(h_new, new_memory), h_new
 
 
-def rum_output(r_h, u, eps, h_prev, layer_norm, eta, activation, ln_eps=LN_EPS):
+def rum_output(
+    r_h: jax.Array,
+    u: jax.Array,
+    eps: jax.Array,
+    h_prev: jax.Array,
+    layer_norm: RUMLayerNorm | None,
+    eta: float | None,
+    activation: Callable[[jax.Array], jax.Array],
+    ln_eps: float = LN_EPS,
+) -> jax.Array:
     """h_t from R_t h_{t−1}: h̃ = activation(LN(ε + R_t h_{t−1})), h' = u ⊙ h_{t−1} + (1 − u) ⊙ h̃, then η."""
     pre = eps + r_h
     if layer_norm is not None:

@@ -33,7 +33,7 @@ class ZoneoutCarry(NamedTuple):
     key: jax.Array
 
 
-def hidden_state(carry):
+def hidden_state(carry: Any) -> jax.Array:
     """The hidden state h of a carry: the carry itself, its field `h`, or the second member of (c, h)."""
     if isinstance(carry, ZoneoutCarry):
         return hidden_state(carry.inner)

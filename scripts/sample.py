@@ -16,10 +16,10 @@ import os
 
 import jax
 import jax.numpy as jnp
-import orbax.checkpoint as ocp
 from flax import nnx
 
 import train
+from training.checkpoints import Checkpoints
 
 
 def load(workdir: str):
@@ -30,20 +30,22 @@ def load(workdir: str):
         raise ValueError(f"{workdir} is a {config.task!r} run; sampling needs a language-model (ptb) run.")
     model = train.build_model(config, task)
     graphdef, params = nnx.split(model, nnx.Param)
-    for folder in ("best", "checkpoints"):
-        path = os.path.abspath(os.path.join(workdir, folder))
-        if os.path.isdir(path):
-            manager = ocp.CheckpointManager(path, item_names=("state", "meta"))
-            step = manager.latest_step()
-            if step is not None:
-                tx = train.build_optimizer(config)
-                target = train.StreamState(
-                    jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(config.batch_size)
-                )
-                state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
-                manager.close()
-                return config, task, nnx.merge(graphdef, state.params), f"{folder} step {step}"
-    raise FileNotFoundError(f"{workdir} has no checkpoint (looked in best/ and checkpoints/).")
+    if not (os.path.isdir(os.path.join(workdir, "checkpoints")) or os.path.isdir(os.path.join(workdir, "best"))):
+        raise FileNotFoundError(f"{workdir} has no checkpoint (no checkpoints/ folder).")
+    tx = train.build_optimizer(config)
+    target = train.StreamState(
+        jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(config.batch_size)
+    )
+    ckpt = Checkpoints(workdir, keep=1, read_only=True)
+    try:
+        state, which = ckpt.restore_best(target), "best"
+        if state is None and ckpt.latest_step() is not None:
+            (state, _), which = ckpt.restore(target), "latest"
+    finally:
+        ckpt.close()
+    if state is None:
+        raise FileNotFoundError(f"{workdir} has no checkpoint (checkpoints/ is empty).")
+    return config, task, nnx.merge(graphdef, state.params), f"{which} step {int(state.step)}"
 
 
 def sample(model, task, prime: str, length: int, temperature: float, seed: int = 0) -> str:

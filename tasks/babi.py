@@ -13,8 +13,10 @@ Input formats (``format``):
   blank at the beginning and the end"), followed by one blank, at which the answer is read.
 * ``"sentence"`` (the authors' runs): one step per sentence, a bag of its words, then one step for
   the question; padded in front with blank steps. Inputs are (steps, words) ids, −1 for an empty
-  slot; the model sums each step's word vectors (and embeds the question step apart). About 5×
-  shorter than the word sequence.
+  slot; the model sums each step's word vectors. ``question_embed="shared"`` (default) embeds the
+  question step with the story's table, as the authors' code (rdangovs ``tasks/QA/qa_babi_task.py``,
+  one ``embed`` matrix for story and question); ``"separate"`` gives it a table of its own (rumjax 0.3,
+  and every sentence-level run saved before the option). About 5× shorter than the word sequence.
 * ``"memory"``: sentences as MemN2N's memory slots.
 
 ``punctuation`` (default, as the authors' tokenizer) keeps the sentence-final ``.`` and ``?`` as
@@ -77,6 +79,7 @@ TASK_NAMES = {
     20: "agents-motivations",
 }
 SIZES = {"1k": "en", "10k": "en-10k"}
+QUESTION_EMBEDS = ("shared", "separate")
 FORMATS = ("sequence", "sentence", "memory")
 BLANK = "<blank>"
 
@@ -277,6 +280,7 @@ class BabiTask:
         memory_size: int = 50,
         end_blank: bool = True,
         punctuation: bool = True,
+        question_embed: str = "shared",
     ):
         ids = [int(t) for t in str(tasks).split(",") if t.strip()]
         if not ids or any(t not in TASK_NAMES for t in ids):
@@ -288,7 +292,12 @@ class BabiTask:
                 f"babi: format must be 'sequence' (one word sequence, for RNNs), 'sentence' (a bag of "
                 f"words per sentence, for RNNs) or 'memory' (sentences, for MemN2N), got {format!r}."
             )
-        self.format, self.memory_size = format, memory_size
+        if question_embed not in QUESTION_EMBEDS:
+            raise ValueError(
+                f"babi: question_embed must be 'shared' (the question step embedded with the story's table, as "
+                f"the authors' code) or 'separate' (a table of its own; rumjax 0.3), got {question_embed!r}."
+            )
+        self.format, self.memory_size, self.question_embed = format, memory_size, question_embed
         splits = {"train": [], "valid": [], "test": []}
         for t in ids:
             train = load_task(

@@ -35,3 +35,12 @@ def test_a_python_block_runs_on_its_own(page, code, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # examples that write under ~ write here
     monkeypatch.chdir(ROOT if data else tmp_path)
     exec(compile(code, f"{page} block", "exec"), {"__name__": "__example__"})
+
+
+def test_readme_links_are_absolute():
+    """PyPI shows README.md as the project page, where a relative link (docs/x.md) is broken: every link
+    target is absolute (http/https) or an anchor; files of the checkout are named as paths."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    relative = [t for t in targets if not t.startswith(("http://", "https://", "#"))]
+    assert not relative, f"README.md links relatively to {relative}"

@@ -215,33 +215,38 @@ def test_num_devices_must_fit_the_process_layout(monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("processes")  # one at a time: each runs two processes and binds a port
-def test_a_lost_process_makes_the_other_fail_fast_and_say_how_to_resume(tmp_path):
-    """Two processes on localhost; process 1 is SIGKILLed after the first checkpoint: process 0 exits non-zero
-    within 60 s. Where the loss surfaces in a collective (a train step), with one line naming the lost contact,
-    the last checkpoint and the command to resume; where process 0 waits on JAX's coordination service
-    instead, JAX's heartbeat timeout (20 s) ends it with JAX's own message that another task died."""
+@pytest.mark.parametrize("sig, killed", [("SIGKILL", 1), ("SIGSTOP", 1), ("SIGSTOP", 0)])
+def test_a_lost_process_makes_the_other_fail_fast_and_say_how_to_resume(sig, killed, tmp_path):
+    """Two processes on localhost; one is SIGKILLed (its sockets close: the survivor's collective fails) or
+    SIGSTOPped (a frozen host: the collective would wait forever, and only `watch_peers` sees it) after the
+    first checkpoints. The other exits non-zero within 60 s with one line naming the lost process (or the
+    coordinator, process 0, whose host holds the coordination service), the last checkpoint and the command
+    that resumes it, before JAX's own heartbeat abort."""
     workdir = str(tmp_path / "two")
     procs = _two_processes(workdir, 100_000, ["--config.checkpoint_every=3"])
+    survivor = procs[1 - killed]
     try:
         deadline = time.time() + 240
         while not os.path.isdir(os.path.join(workdir, "checkpoints", "6")) and time.time() < deadline:
-            assert procs[0].poll() is None, procs[0].communicate()[1][-2000:]
+            assert survivor.poll() is None, survivor.communicate()[1][-2000:]
             time.sleep(0.5)
         assert os.path.isdir(os.path.join(workdir, "checkpoints", "6")), "no checkpoint within 240 s"
-        procs[1].send_signal(signal.SIGKILL)
-        killed = time.time()
-        _, err = procs[0].communicate(timeout=90)
-        assert time.time() - killed < 60, f"process 0 took {time.time() - killed:.0f} s to stop"
+        procs[killed].send_signal(getattr(signal, sig))
+        gone = time.time()
+        _, err = survivor.communicate(timeout=90)
+        assert time.time() - gone < 60, f"the survivor took {time.time() - gone:.0f} s to stop"
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-    assert procs[0].returncode not in (0, None)
-    ours = [line for line in err.splitlines() if "lost contact with another process" in line]
-    if ours:
-        assert "process 0 of 2" in ours[0] and "the last checkpoint is step" in ours[0] and "--process_id=0" in ours[0]
-    else:
-        assert "another task died" in err, err[-3000:]
+    assert survivor.returncode not in (0, None)
+    ours = [line for line in err.splitlines() if "lost contact with" in line]
+    assert len(ours) == 1, err[-3000:]
+    assert f"process {1 - killed} of 2" in ours[0] and f"--process_id={1 - killed}" in ours[0], ours[0]
+    assert "the last checkpoint is step" in ours[0], ours[0]
+    if sig == "SIGSTOP":
+        assert ("the coordinator (process 0)" if killed == 0 else "process 1 (no beat for") in ours[0], ours[0]
+    assert "another task died" not in err and "Terminating process" not in err, err[-3000:]
 
 
 @pytest.mark.slow

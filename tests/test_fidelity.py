@@ -382,3 +382,36 @@ def test_fs_rum2_runs_the_papers_schedule_and_the_authors_code_is_a_preset():
     assert tuple(code.lr_boundaries) == (180 * STEPS_PER_EPOCH,)
     assert tuple(code.lr_values) == pytest.approx((paper.learning_rate * 0.1,))
     assert code.cell == paper.cell == "fs_rnn" and code.fs_rnn.slow_hidden == paper.fs_rnn.slow_hidden == 1000
+
+
+def test_babi_sentence_questions_share_the_story_embedding_by_default_and_old_runs_keep_their_own(tmp_path):
+    """The authors' sentence-level bAbI model embeds the question step with the story's table (one `embed`
+    in rdangovs tasks/QA/qa_babi_task.py); rumjax 0.3 gave it a table of its own, which runs saved before
+    `task_options.question_embed` keep."""
+    import train
+    from configs import babi as babi_config
+    from tests.test_data import _write_tiny_babi
+
+    _write_tiny_babi(tmp_path / "data", questions=40)
+    c = babi_config.get_config("cpu,sentence")
+    c.task_options.data_dir, c.task_options.size = str(tmp_path / "data"), "1k"
+    c.task_options.download = c.task_options.check = False
+    c.hidden, c.embed_dim = 8, 4
+    assert c.task_options.question_embed == "shared"
+    task = train.build_task(c)
+    shared = train.build_model(c, task)
+    assert shared.embed_last is None
+    tokens = jnp.asarray(task.train_data(4)[0][:2])  # (inputs, answers): bags of word ids, -1 empty
+    xs, e = shared._inputs(tokens), np.asarray(shared.embed.embedding[...])
+    question = np.asarray(tokens[0, -1])
+    np.testing.assert_allclose(xs[0, -1], e[question[question >= 0]].sum(0), rtol=1e-5)
+    # a config.json saved before the option: the separate table it trained with
+    saved = json.loads(c.to_json())
+    del saved["task_options"]["question_embed"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    old = train.load_config(str(tmp_path / "config.json"))
+    assert old.task_options.question_embed == "separate"
+    assert train.build_model(old, train.build_task(old)).embed_last is not None
+    c.task_options.question_embed = "both"
+    with pytest.raises(ValueError, match="question_embed must be 'shared'.*'separate'.*'both'"):
+        train.build_task(c)

@@ -61,7 +61,7 @@ def build_model(c: ml_collections.ConfigDict, task) -> SequenceClassifier | Lang
         unroll=c.unroll,
         remat=c.remat,
         readout_hidden=c.readout_hidden,
-        separate_last_embed=getattr(task, "format", None) == "sentence",
+        separate_last_embed=getattr(task, "format", None) == "sentence" and task.question_embed == "separate",
         rngs=nnx.Rngs(params=c.seed),
     )
 

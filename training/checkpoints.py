@@ -1,4 +1,11 @@
-"""Orbax checkpoints of a run: the latest ones in <workdir>/checkpoints, the best on validation in <workdir>/best.
+"""Orbax checkpoints of a run in <workdir>/checkpoints: the latest ones and the best on validation, in one manager.
+
+Orbax's preservation policies keep a checkpoint while any policy wants it: the `keep` latest (`LatestN`), and
+the one with the lowest validation loss (`BestN` over the `valid_loss` metric saved with it). `best_fn` is set
+as well: only then does orbax 0.12 write a step's metrics to disk, without which a resumed run's policy would
+find no metrics and delete the best checkpoint at its next save (measured). Runs saved before this (rumjax
+0.3) kept their best in a second manager, <workdir>/best; it is still read, and a better model saved since
+takes its place.
 
 Saves are asynchronous (orbax copies the arrays off the devices, then writes in the background); `close`
 waits for the last one. On resume, a checkpoint that cannot be read (a truncated copy, a disk that
@@ -9,6 +16,7 @@ restore (orbax writes the global arrays from all of them); only process 0 moves 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -16,6 +24,7 @@ import time
 
 import jax
 import orbax.checkpoint as ocp
+from orbax.checkpoint import checkpoint_managers
 
 
 def _detached(state):
@@ -24,68 +33,103 @@ def _detached(state):
     return jax.tree.map(lambda x: x.copy() if isinstance(x, jax.Array) else x, state)
 
 
+def _valid_loss(metrics: dict) -> float:
+    return metrics["valid_loss"]
+
+
+class _ExpectedWarnings(logging.Filter):
+    """Orbax warns at every save without metrics once it tracks a best (most saves have none, by design), and
+    at every read-only manager (the report's and sample's looks): neither is news."""
+
+    EXPECTED = ("did not provide metrics", "read_only=True, setting save_interval_steps=0", "directory is read only")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(text in record.getMessage() for text in self.EXPECTED)
+
+
 class NoIntactCheckpoint(RuntimeError):
     """Every checkpoint of a workdir was unreadable (all were moved aside)."""
 
 
 class Checkpoints:
-    """Orbax CheckpointManager over <workdir>/checkpoints: the TrainState plus JSON metadata with the config."""
+    """The TrainState plus JSON metadata (the config) of a run's checkpoints; `read_only` for tools that only
+    look (a report beside a running training): they neither create folders nor move a failing checkpoint."""
 
-    def __init__(self, workdir: str, keep: int):
-        self.workdir = workdir
+    def __init__(self, workdir: str, keep: int, read_only: bool = False):
+        self.workdir, self.read_only = workdir, read_only
         self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))  # orbax needs an absolute path
+        keep_latest_and_best = checkpoint_managers.AnyPreservationPolicy(
+            [
+                checkpoint_managers.LatestN(n=keep),
+                checkpoint_managers.BestN(
+                    get_metric_fn=_valid_loss, reverse=True, n=1, keep_checkpoints_without_metrics=False
+                ),
+            ]
+        )
+        absl = logging.getLogger("absl")
+        if not any(isinstance(f, _ExpectedWarnings) for f in absl.filters):
+            absl.addFilter(_ExpectedWarnings())
         self.manager = ocp.CheckpointManager(
             self.directory,
             item_names=("state", "meta"),
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+            options=ocp.CheckpointManagerOptions(
+                preservation_policy=keep_latest_and_best,
+                best_fn=_valid_loss,
+                best_mode="min",
+                create=not read_only,
+                read_only=read_only,
+            ),
         )
-        self._best_dir = os.path.abspath(os.path.join(workdir, "best"))
-        self._best = None
+        self._legacy_best_dir = os.path.abspath(os.path.join(workdir, "best"))
+        self._legacy = None
         self.moved: list[str] = []  # what was moved aside, for the run's log
 
     @property
-    def best(self) -> ocp.CheckpointManager:
-        """The best-on-validation checkpoint (<workdir>/best, one kept), opened on first use."""
-        if self._best is None:
-            self._best = ocp.CheckpointManager(
-                self._best_dir,
-                item_names=("state", "meta"),
-                options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
-            )
-        return self._best
+    def _legacy_best(self) -> ocp.CheckpointManager | None:
+        """<workdir>/best of a run saved before the one-manager layout (None where there is none)."""
+        if self._legacy is None and os.path.isdir(self._legacy_best_dir):
+            self._legacy = ocp.CheckpointManager(self._legacy_best_dir, item_names=("state", "meta"))
+        return self._legacy if self._legacy is not None and self._legacy.latest_step() is not None else None
+
+    def best_step(self) -> int | None:
+        """The step of the best-on-validation checkpoint in checkpoints/ (None if no saved step has a metric)."""
+        self.manager.wait_until_finished()
+        step = self.manager.best_step()
+        return step if step is not None and self.manager.metrics(step) else None
 
     def best_valid_loss(self) -> float:
-        if not os.path.isdir(self._best_dir) or self.best.latest_step() is None:
+        """The validation loss of the best model kept (here or in a legacy best/), inf if none."""
+        step = self.best_step()
+        if step is not None:
+            return _valid_loss(self.manager.metrics(step))
+        legacy = self._legacy_best
+        if legacy is None:
             return math.inf
-        meta = self.best.restore(self.best.latest_step(), args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        meta = legacy.restore(legacy.latest_step(), args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
         return meta.meta["valid_loss"]
-
-    def save_best(self, state, meta: dict) -> None:
-        self.best.save(
-            int(state.step),
-            args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)), meta=ocp.args.JsonSave(meta)),
-        )
 
     def restore_best(self, target):
         """The best-on-validation state (None if none was kept)."""
-        if not os.path.isdir(self._best_dir):
+        step = self.best_step()
+        manager = self.manager if step is not None else self._legacy_best
+        if manager is None:
             return None
-        self.best.wait_until_finished()
-        step = self.best.latest_step()
-        if step is None:
-            return None
-        return self.best.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
+        step = step if step is not None else manager.latest_step()
+        return manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
 
-    def save(self, state, meta: dict) -> None:
-        """Start saving `state` (asynchronous); a step already saved is left as it is."""
+    def save(self, state, meta: dict, valid_loss: float | None = None) -> None:
+        """Start saving `state` (asynchronous), with its validation loss where it is the best model so far (the
+        preservation policy then keeps it); a step already saved is left as it is."""
         step = int(state.step)
         if step in self.manager.all_steps():
             return
         self.manager.save(
-            step, args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)), meta=ocp.args.JsonSave(meta))
+            step,
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_detached(state)), meta=ocp.args.JsonSave(meta)),
+            metrics=None if valid_loss is None else {"valid_loss": float(valid_loss)},
         )
 
     def reached_preemption(self, step: int) -> bool:
@@ -93,6 +137,8 @@ class Checkpoints:
         return self.manager.reached_preemption(step)
 
     def _move_aside(self, step: int, err: Exception) -> None:
+        if self.read_only:  # a tool that only looks leaves a failing checkpoint where it is (it may be mid-save)
+            raise err
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         dest = os.path.join(os.path.abspath(self.workdir), "checkpoints_unreadable", f"{step}-{int(time.time())}")
         if jax.process_index() == 0:
@@ -139,7 +185,7 @@ class Checkpoints:
             except Exception as err:  # noqa: BLE001 (orbax raises many types)
                 failures.append((step, err))
                 continue
-            for bad_step, err in failures:
+            for bad_step, err in failures if not self.read_only else ():  # read-only: skip them, move nothing
                 self._move_aside(bad_step, err)
             return restored.state, restored.meta
         step, err = failures[0]
@@ -152,9 +198,8 @@ class Checkpoints:
         """Wait for saves in flight, then release the managers."""
         self.manager.wait_until_finished()
         self.manager.close()
-        if self._best is not None:
-            self._best.wait_until_finished()
-            self._best.close()
+        if self._legacy is not None:
+            self._legacy.close()
 
 
 def last_checkpoint(workdir: str) -> int | None:

@@ -108,10 +108,10 @@ def check_finite(step: int, metrics: dict, last_saved: int | None, workdir: str)
         )
 
 
-def best_model_test(graphdef, task, ckpt, state, batch_size: int) -> dict:
-    """The test metrics of the best-on-validation model (the latest if none was kept) over the whole test
-    stream in `batch_size` rows: the authors' test BPC at batch 1 (paper §4.4)."""
-    best = ckpt.restore_best(state)
+def best_model_test(graphdef, task, ckpt, state, batch_size: int, best=None) -> dict:
+    """The test metrics of the best-on-validation model (`best`, or the one `ckpt` kept; the latest if none
+    was) over the whole test stream in `batch_size` rows: the authors' test BPC at batch 1 (paper §4.4)."""
+    best = best if best is not None else ckpt.restore_best(state)
     params = (best if best is not None else state).params
     metrics = {
         k: float(v)

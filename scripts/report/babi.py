@@ -72,6 +72,27 @@ BABI_SCALES = {
 }
 
 
+def question_embeds(done: dict) -> str:
+    """One sentence: which embedding table the sentence-level runs' question step used (the runs' configs;
+    one saved before `task_options.question_embed` used its own table, SAVED_BEFORE)."""
+    from configs.common import SAVED_BEFORE
+
+    counts: dict[str, int] = {}
+    for r in done.values():
+        options = r["config"]["task_options"]
+        if options.get("format") == "sentence":
+            how = options.get("question_embed", SAVED_BEFORE["task_options.question_embed"])
+            counts[how] = counts.get(how, 0) + 1
+    if not counts:
+        return ""
+    said = {"separate": "a table of its own (rumjax 0.3)", "shared": "the story's table (the authors' code)"}
+    parts = [f"{n} with {said[how]}" for how, n in sorted(counts.items())]
+    return (
+        f"The question step of the sentence-level runs is embedded: {'; '.join(parts)}. Today's default "
+        "(`task_options.question_embed=shared`) shares the story's table, as the authors' code."
+    )
+
+
 def paper_column(model: str) -> int:
     """The column of PAPER_TABLE4 for one of our models: RUM 0, LSTM 1, MemN2N 3."""
     return 3 if "MemN2N" in model else 1 if "LSTM" in model else 0
@@ -171,6 +192,9 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
     ]
     comparison = input_comparison(scores)
     lines += [paper_gaps(scores), ""] + ([comparison, ""] if comparison else [])
+    embeds = question_embeds(done)
+    if embeds:
+        lines += [embeds, ""]
     total = sum(r["test"][-1]["wall_time"] for r in done.values())
     commands = " and ".join(command(f"{prefix}1", runs_label) for prefix in models.values())
     lines += [

@@ -125,21 +125,21 @@ def has_checkpoint(workdir: str) -> bool:
 def load_params(workdir: str):
     """The parameters of a run's latest checkpoint, as an nnx.State (restored into its own config's model)."""
     import jax.numpy as jnp
-    import orbax.checkpoint as ocp
     from flax import nnx
 
     import train
+    from training.checkpoints import Checkpoints
 
     config = train.load_config(os.path.join(workdir, "config.json"))
     task = train.build_task(config)
     _, params = nnx.split(train.build_model(config, task), nnx.Param)
     target = train.TrainState(jnp.zeros((), jnp.int32), params, train.build_optimizer(config).init(params))
-    manager = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), item_names=("state", "meta"))
-    state = manager.restore(
-        manager.latest_step(), args=ocp.args.Composite(state=ocp.args.StandardRestore(target))
-    ).state
-    manager.close()
-    return state.params, manager.latest_step()
+    ckpt = Checkpoints(workdir, keep=1, read_only=True)  # it may be training: look, move nothing
+    try:
+        state, _ = ckpt.restore(target)
+    finally:
+        ckpt.close()
+    return state.params, int(state.step)
 
 
 SCRIPT_RECORDS = ("paper_scale.json", "ptb_scale.json")  # scripts' records the report reads beside the workdirs

@@ -67,6 +67,6 @@ def summary_table(runs) -> list[str]:
     return lines + [
         "",
         "Every number is read from a record in `results/runs/` by `python -m scripts.report`, which "
-        "also writes [RESULTS.md](RESULTS.md) (seeds, wall times, commands, figures); CI checks both "
+        "also writes `RESULTS.md` (seeds, wall times, commands, figures); CI checks both "
         "(`python -m scripts.report --check`).",
     ]
