@@ -10,7 +10,7 @@ tasks/ptb.py). One epoch is 265 steps (5,101,618 training characters in 128 rows
 gradient is that of the loss summed over the 150 steps and averaged over the batch
 (``loss_reduction="sum_time"``; logged losses stay per character). Evaluation: bits per character
 over the whole valid and test streams with the state carried (16 rows) for the curves; the
-best-on-validation model is kept in <workdir>/best, and the final test BPC is that model's over the
+best-on-validation model is kept among the checkpoints, and the final test BPC is that model's over the
 whole test stream at batch 1 (``final_test_batch_size=1``, split "final_test"; also
 ``python -m scripts.evaluate --workdir DIR``), as the authors report it. Fidelity table: configs/README.md.
 

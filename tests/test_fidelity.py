@@ -180,6 +180,7 @@ def test_fs_rnn_drops_out_at_both_inner_sites_in_train_mode_only():
 # ---------------------------------------------------------------- clipping what the authors clipped
 
 
+@pytest.mark.slow  # about 10 s on a quiet core
 def test_clipping_the_summed_loss_at_c_equals_clipping_the_mean_at_c_over_t():
     c = copying.get_config("cpu")
     c.task_options.delay, c.hidden, c.num_devices = 5, 8, 1

@@ -148,3 +148,45 @@ def test_a_model_that_samples_masks_needs_an_rng_in_training_mode():
     model(tokens, carry)  # expectations in eval mode: no rng needed
     plain = SequenceClassifier(vocab_size=5, num_classes=2, cell="gru", hidden=4, rngs=nnx.Rngs(0))
     plain(tokens)  # nothing sampled: no rng needed
+
+
+@pytest.mark.parametrize(
+    "preset,paper",
+    [("s800_1100", 14.2e6), ("s1000_1000", 17.6e6), ("s900_1200", 17.5e6), ("s1000_1200", 19.9e6), ("lr", 11.2e6)],
+)
+def test_table7_presets_have_table7s_parameter_counts(preset, paper):
+    from configs import ptb_fsrum
+    from scripts.ptb_scale import count_params
+
+    count = count_params(ptb_fsrum.get_config(preset))
+    assert abs(count - paper) / paper < 0.005, f"{preset}: {count} parameters, Table 7 reports {paper:.3g}"
+
+
+def test_figure6_presets_change_only_what_their_caption_says():
+    """Figure 6: each variant is "the same as FS-RUM-2(B) except ..."."""
+    import json
+
+    from configs import ptb_fsrum
+
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    base = flat(json.loads(ptb_fsrum.get_config().to_json()))
+    expected = {
+        "fsrum3": {"hidden": 500, "fs_rnn.num_fast": 3},
+        "dz": {"dropout": 0.4, "fs_rnn.dropout": 0.4, "zoneout_hidden": 0.2},  # cell zoneout stays 0.5
+        "norm": {"fs_rnn.slow_eta": 1.3},
+        "lr": {"learning_rate": 0.003},
+    }
+    for preset, changes in expected.items():
+        got = flat(json.loads(ptb_fsrum.get_config(preset).to_json()))
+        assert {k: v for k, v in got.items() if base.get(k) != v} == changes, preset
+    tbptt = ptb_fsrum.get_config("tbptt")  # T = 200: the same 360 epochs and cuts, counted at T = 200
+    epoch = (5_101_618 // 128 - 1) // 200
+    assert tbptt.task_options.seq_len == 200 and tbptt.num_steps == 360 * epoch
+    assert tuple(tbptt.lr_boundaries) == (180 * epoch, 240 * epoch) and tbptt.eval_every == epoch
+    with pytest.raises(ValueError, match="paper-scale"):
+        ptb_fsrum.get_config("cpu,dz")

@@ -75,7 +75,7 @@ def _degenerate_cases(rng, n=6):
     }
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", [pytest.param("float32", marks=pytest.mark.slow), "float64"])  # float32: test-all
 @pytest.mark.parametrize("case", list(_degenerate_cases(np.random.default_rng(0))))
 def test_degenerate_inputs_are_identity_with_finite_gradients(rng, dtype, case):
     with jax.enable_x64(dtype == "float64"):
@@ -177,7 +177,9 @@ def test_compose_apply_matches_dense(x64, rng, batch, n):
     np.testing.assert_allclose(r_h, np.einsum("...ij,...j->...i", m @ r_ref, h), atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 1e-4)])
+@pytest.mark.parametrize(
+    "dtype,tol", [("float64", 1e-9), pytest.param("float32", 1e-4, marks=pytest.mark.slow)]
+)  # float32: test-all
 def test_compose_apply_hand_written_backward_equals_autodiff(dtype, tol):
     """The custom VJP of the λ = 1 memory update against JAX's autodiff through the same forward terms, on random
     and degenerate planes (a ∥ b, a = −b, a = 0, b = 0)."""

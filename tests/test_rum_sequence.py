@@ -32,7 +32,9 @@ def test_sequence_equals_stepwise_scan(x64, lam, eta, layer_norm, hoist_inputs):
     np.testing.assert_allclose(c2.h, c1.h, atol=1e-12)
 
 
-@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 1e-4)])
+@pytest.mark.parametrize(
+    "dtype,tol", [("float64", 1e-9), pytest.param("float32", 1e-4, marks=pytest.mark.slow)]
+)  # float32: test-all
 @pytest.mark.parametrize("eta,layer_norm", [(None, False), (1.0, True)])
 def test_reversible_gradients_equal_the_stored_ones(dtype, tol, eta, layer_norm):
     with jax.enable_x64(dtype == "float64"):
