@@ -5,7 +5,7 @@
 #   make test-lowest   the fast tier at the lowest versions pyproject.toml allows (constraints-lowest.txt),
 #                  in $(VENV)-lowest (what CI runs beside test-all)
 #   make test-newest   the fast tier at the newest releases pip finds (no constraints), in $(VENV)-newest;
-#                  skipped when they are the versions of constraints.txt, which test-all already ran
+#                  skipped when every direct dependency's is its constraints.txt pin (test-all ran those)
 #   make lint      ruff (lint and format check) over the tree, mypy over rumjax/ (what CI runs)
 #   make docs      the documentation site, the tutorial executed (about 5 minutes on one CPU core), warnings
 #                  as errors, into docs/_build/html
@@ -55,11 +55,13 @@ $(VENV)-newest/.installed: pyproject.toml
 	$(VENV)-newest/bin/python -m pip install -q --upgrade -e ".[train,test]"
 	touch $@
 
-test-newest: $(VENV)-newest/.installed
-	@if $(VENV)-newest/bin/python -m pip freeze --exclude-editable | grep -v -x -F -f constraints.txt | grep -q .; then \
-	  $(VENV)-newest/bin/python -m pip freeze --exclude-editable | grep -v -x -F -f constraints.txt | sed 's/^/newer than constraints.txt: /'; \
+test-newest: $(STAMP)
+	@$(VENV)/bin/python -m pip install -q --dry-run --ignore-installed --report $(VENV)/newest.json -e ".[train,test]"
+	@newer="$$($(VENV)/bin/python -m scripts.newer_than_pins $(VENV)/newest.json)"; \
+	if [ -n "$$newer" ]; then echo "newer than constraints.txt:"; echo "$$newer"; \
+	  $(MAKE) $(VENV)-newest/.installed && \
 	  $(VENV)-newest/bin/python -m pytest -q -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS); \
-	else echo "test-newest: the newest releases are constraints.txt's versions, which test-all ran"; fi
+	else echo "test-newest: each direct dependency's newest release is its constraints.txt pin, which test-all ran"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,6 @@
 """The installed package is the library alone; data directories resolve from the config, RUMJAX_DATA or the checkout."""
 
+import json
 import os
 import subprocess
 import sys
@@ -96,3 +97,20 @@ def test_the_library_runs_with_only_its_core_dependencies(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("ok")
+
+
+def test_newer_than_pins_names_each_direct_dependency_off_its_pin(tmp_path):
+    """make test-newest runs the fast tier only where a direct dependency resolved off its constraints.txt pin."""
+    from scripts import newer_than_pins as n
+
+    direct = n.direct_dependencies()
+    assert {"jax", "flax", "optax", "orbax-checkpoint", "chex", "tensorboardx", "pytest"} <= set(direct)
+    pinned = n.pins()
+    assert pinned["jax"] and pinned["ml-collections"]  # names compared as pip does (ml_collections)
+    assert n.differing(installed=lambda name: pinned.get(name)) == []
+    newer = n.differing(installed=lambda name: "99.0" if name == "flax" else pinned.get(name))
+    assert newer == [f"flax 99.0 (constraints.txt: {pinned['flax']})"]
+    # what make test-newest reads: pip's dry-run report of the newest releases
+    report = tmp_path / "newest.json"
+    report.write_text(json.dumps({"install": [{"metadata": {"name": "Flax", "version": "99.0"}}]}))
+    assert n.report_versions(str(report))("flax") == "99.0" and n.report_versions(str(report))("jax") is None
