@@ -152,11 +152,16 @@ def apply_preset(config: ml_collections.ConfigDict, preset: dict) -> None:
     if "hidden" in preset:
         config.hidden = preset.pop("hidden")
     for key, value in preset.items():
-        *parents, leaf = key.split(".")
-        block = config
-        for name in parents:
-            block = block[name]
-        if not parents and key in config[config.cell]:
+        if "." not in key and key in config[config.cell]:
             config[config.cell][key] = value
         else:
-            block[leaf] = value
+            set_key(config, key, value)
+
+
+def set_key(config: ml_collections.ConfigDict, dotted: str, value) -> None:
+    """config["a"]["b"] = value for dotted = "a.b" (any depth)."""
+    *parents, leaf = dotted.split(".")
+    block = config
+    for name in parents:
+        block = block[name]
+    block[leaf] = value

@@ -28,7 +28,7 @@ Fidelity to the paper and the authors' code, item by item: configs/README.md. No
 (no accelerator); RESULTS.md has the scaled pair.
 """
 
-from configs.common import parse_arg
+from configs.common import parse_arg, set_key
 from configs.ptb_base import ptb_config, steps_per_epoch
 
 PRESETS = {
@@ -56,13 +56,9 @@ def get_config(arg=None):
     c.fs_rnn.slow_lam, c.fs_rnn.slow_eta, c.fs_rnn.slow_layer_norm = 0, 1.0, True
     c.fs_rnn.ln_lstm_form = "joint"  # the FS-RNN code's LN-LSTM
     if not cpu:
-        for name in presets:  # Table 7 / Figure 6's variants are paper-scale changes of config keys
-            for key, value in PRESETS[name].items():
-                *parents, leaf = key.split(".")
-                block = c
-                for parent in parents:
-                    block = block[parent]
-                block[leaf] = value
+        for name in presets:  # Table 7 / Figure 6's variants are paper-scale changes of config keys (not
+            for key, value in PRESETS[name].items():  # apply_preset: "dropout" is the top-level key here)
+                set_key(c, key, value)
     c.fs_rnn.dropout = c.dropout  # the FS-RNN code's two inner dropout sites, at the same rate
     if not cpu:
         epoch = steps_per_epoch(c.batch_size, c.task_options.seq_len)  # 265 at T = 150, 199 at T = 200

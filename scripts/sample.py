@@ -30,8 +30,6 @@ def load(workdir: str):
         raise ValueError(f"{workdir} is a {config.task!r} run; sampling needs a language-model (ptb) run.")
     model = train.build_model(config, task)
     graphdef, params = nnx.split(model, nnx.Param)
-    if not (os.path.isdir(os.path.join(workdir, "checkpoints")) or os.path.isdir(os.path.join(workdir, "best"))):
-        raise FileNotFoundError(f"{workdir} has no checkpoint (no checkpoints/ folder).")
     tx = train.build_optimizer(config)
     target = train.StreamState(
         jnp.zeros((), jnp.int32), params, tx.init(params), model.initial_carry(config.batch_size)
@@ -44,7 +42,7 @@ def load(workdir: str):
     finally:
         ckpt.close()
     if state is None:
-        raise FileNotFoundError(f"{workdir} has no checkpoint (checkpoints/ is empty).")
+        raise FileNotFoundError(f"{workdir} has no checkpoint (none in {workdir}/checkpoints or {workdir}/best).")
     return config, task, nnx.merge(graphdef, state.params), f"{which} step {int(state.step)}"
 
 

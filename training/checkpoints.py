@@ -110,11 +110,12 @@ class Checkpoints:
 
     def restore_best(self, target):
         """The best-on-validation state (None if none was kept)."""
-        step = self.best_step()
-        manager = self.manager if step is not None else self._legacy_best
-        if manager is None:
-            return None
-        step = step if step is not None else manager.latest_step()
+        step, manager = self.best_step(), self.manager
+        if step is None:  # none here: a legacy best/, if any
+            manager = self._legacy_best
+            if manager is None:
+                return None
+            step = manager.latest_step()
         return manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))).state
 
     def latest_step(self) -> int | None:
@@ -185,8 +186,9 @@ class Checkpoints:
             except Exception as err:  # noqa: BLE001 (orbax raises many types)
                 failures.append((step, err))
                 continue
-            for bad_step, err in failures if not self.read_only else ():  # read-only: skip them, move nothing
-                self._move_aside(bad_step, err)
+            if not self.read_only:  # a tool that only looks skips them and moves nothing
+                for bad_step, err in failures:
+                    self._move_aside(bad_step, err)
             return restored.state, restored.meta
         step, err = failures[0]
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
