@@ -69,8 +69,14 @@ def test_report_fills_the_babi_and_ptb_tables(tmp_path, monkeypatch):
     best = max(valid, key=lambda r: (r["accuracy"], -r["step"]))["step"]
     acc = next(r["accuracy"] for r in test if r["step"] == best)
     assert (
-        f"| 1. single-supporting-fact | {100 * acc:.1f} | not run | not run | not run | 79.7 | 50 | 46 | 100 |" in text
+        f"| 1. single-supporting-fact | {100 * acc:.1f} (1 of 3 seeds) | not run | not run | not run | not run | 79.7 | 50 "
+        "| 46 | 100 |" in text
     )
+    shutil.copytree(runs / "babi10k_rum_qa1", runs / "babi10k_rum_qa1_seed2")  # stands in for seed 2
+    assert report.main(["--runs", str(runs), "--out", str(out), "--figures", str(figures), "--readme", ""]) == 0
+    text = out.read_text()
+    assert f"| 1. single-supporting-fact | {100 * acc:.1f} ± 0.0 (2 of 3 seeds) | not run |" in text
+    assert f"| 1 | {100 * acc:.1f} | – | {100 * acc:.1f} | – |" in text  # each seed's number, seed 1 not run
     assert "| 2. two-supporting-facts | not run | not run |" in text
     assert os.path.exists(figures / "kernels_babi10k_qa1.png")
     ptb_valid = read_metrics(str(runs / "ptb_cpu_sum_rum"), "valid")
@@ -158,111 +164,61 @@ def test_an_accuracy_stored_in_float32_counts_as_reaching_its_threshold():
 
 
 def test_paper_gaps_names_tasks_far_below_and_above_the_paper():
-    # Table 4: RUM task 1 79.7, task 2 39.4, task 4 100; LSTM task 1 50; MemN2N task 19 17
+    # Table 4: RUM task 1 79.7, task 2 39.4, task 4 100; LSTM task 1 50; GORU task 1 46; MemN2N task 19 17
     text = paper_gaps(
         {
-            "RUM 256 (sentence)": {1: 97.5, 2: 41.6, 4: 80.0},
-            "LSTM 256 (sentence)": {1: 45.0},
-            "MemN2N (10k)": {19: 6.9},
+            "RUM 256 (sentence)": {1: [97.5], 2: [41.6], 4: [80.0]},
+            "LSTM 256 (sentence)": {1: [45.0]},
+            "MemN2N (10k)": {19: [6.9]},
+            "GORU 256 (sentence)": {1: [57.0]},
             "RUM 256 (word)": {},
         }
     )
     assert "RUM 256 (sentence): below on tasks 4 (80.0 vs 100); above on tasks 1 (97.5 vs 79.7) (of 3)" in text
     assert "LSTM 256 (sentence): no task (of 1)" in text  # 5 points below is within 10
     assert "MemN2N (10k): below on tasks 19 (6.9 vs 17) (of 1)" in text
+    assert "GORU 256 (sentence): above on tasks 1 (57.0 vs 46) (of 1)" in text  # against GORU's column
     assert "word" not in text
     assert paper_gaps({"RUM 256 (word)": {}}) == ""
+
+
+def test_paper_gaps_uses_the_seed_mean_and_places_the_paper_against_the_seeds_range():
+    # RUM task 1 79.7, task 4 100, task 18 98.5; LSTM task 1 50
+    text = paper_gaps(
+        {
+            "RUM 256 (sentence)": {1: [97.5, 93.7, 94.2], 4: [68.7, 99.0, 100.0], 18: [60.0, 70.0, 80.0]},
+            "LSTM 256 (sentence)": {1: [30.0, 75.0, 75.0]},
+        }
+    )
+    # task 4's mean (89.2) is more than 10 below 100, with the paper above the range; task 1's mean is far above
+    assert "below on tasks 4 (mean 89.2, seeds 68.7–100.0; paper 100, inside the range)" in text
+    assert "18 (mean 70.0, seeds 60.0–80.0; paper 98.5, above the range)" in text
+    assert "above on tasks 1 (mean 95.1, seeds 93.7–97.5; paper 79.7, below the range) (of 3, seed means of 3)" in text
+    # LSTM's mean 60.0 is within 10 of 50 although one seed is 20 below: the mean decides
+    assert "LSTM 256 (sentence): no task (of 1, seed means of 3)" in text
+
+
+def test_mean_over_tasks_gives_mean_and_std_over_the_seeds_with_every_task():
+    from scripts.report.babi import cell, mean_over_tasks
+
+    full = {t: 80.0 for t in range(1, 21)}
+    per_seed = {0: full, 1: {**full, 1: 100.0}, 2: {1: 50.0}}  # seed 2 has one task: left out of the mean
+    assert mean_over_tasks(per_seed) == "80.5 ± 0.7 (2 seeds: 80.0, 81.0)"
+    assert mean_over_tasks({0: full}) == "80.0"
+    assert mean_over_tasks({0: {1: 50.0, 2: 70.0}}) == "60.0 (2 tasks)"
+    assert mean_over_tasks({}) == "–"
+    assert cell([97.5]) == "97.5" and cell([90.0, 94.0, 98.0]) == "94.0 ± 4.0"
 
 
 def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
     text = input_comparison(
         {
-            "RUM 256 (sentence)": {4: 68.7, 18: 59.1, 1: 97.5},
-            "RUM 256 (word)": {18: 93.0, 4: 82.5},
-            "LSTM 256 (sentence)": {4: 60.0},
-            "MemN2N (10k)": {4: 97.0},
+            "RUM 256 (sentence)": {4: [68.7, 70.7], 18: [59.1], 1: [97.5]},
+            "RUM 256 (word)": {18: [93.0], 4: [82.5]},
+            "LSTM 256 (sentence)": {4: [60.0]},
+            "MemN2N (10k)": {4: [97.0]},
         }
     )
-    assert "RUM 256, task 4: 68.7 against 82.5, task 18: 59.1 against 93.0." in text
+    assert "RUM 256, task 4: 69.7 against 82.5, task 18: 59.1 against 93.0." in text  # seed means
     assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
-    assert input_comparison({"RUM 256 (sentence)": {1: 97.5}, "RUM 256 (word)": {}}) == ""
-
-
-def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_fraction_of_the_baseline():
-    def run(name, losses):  # test evaluations every 1000 steps, baseline 0.1
-        return {
-            "name": name,
-            "test": [{"step": 1000 * (i + 1), "loss": loss, "baseline_loss": 0.1} for i, loss in enumerate(losses)],
-        }
-
-    runs = [
-        run("copy200_rum", [0.06, 0.04, 0.006, 0.004]),
-        run("copy200_rum_lam1", [0.03, 0.004, 0.0]),
-        run("copy200_lstm", [0.098, 0.097]),
-    ]
-    assert first_below(runs[0], 1 / 2)["step"] == 2000
-    assert first_below(runs[0], 1 / 20)["step"] == 4000  # 0.006 at step 3000 is not under 0.005
-    assert first_below(runs[2], 1 / 2) is None
-    (text, _) = copying_verdict(runs)
-    assert (
-        "under half the baseline first: RUM 100, λ=1, η=N/A at step 1000; RUM 250, λ=0, η=N/A at step 2000. "
-        "Under a twentieth of it: RUM 100, λ=1, η=N/A at step 2000; RUM 250, λ=0, η=N/A at step 4000."
-    ) in text
-    assert "Still on the baseline at the last evaluation: LSTM 250 (2000 steps)." in text
-
-
-def test_a_kernel_figure_is_kept_when_its_checkpoint_is_gone(tmp_path):
-    path = str(tmp_path / "kernels_copying_t200.png")
-    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # nothing to draw
-    open(path, "wb").close()  # a figure drawn earlier from that run's checkpoint
-    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # no such run here
-    os.makedirs(tmp_path / "copy200_rum_lam1")
-    open(tmp_path / "copy200_rum_lam1" / "config.json", "w").write("{}")  # its records, archived without kernels
-    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) == f"![RUM λ=1]({path})"
-
-
-def test_the_committed_records_stay_small_and_read_back_compressed():
-    """results/ (records and figures) stays under 4 MB: metrics are archived gzipped, and read back as is."""
-    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
-    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
-    assert size < 4 * 2**20, f"results/ holds {size / 2**20:.1f} MiB"
-    runs = [d for d in os.listdir(os.path.join(root, "runs")) if os.path.isdir(os.path.join(root, "runs", d))]
-    assert runs and not any(os.path.exists(os.path.join(root, "runs", d, "metrics.jsonl")) for d in runs)
-    assert read_metrics(os.path.join(root, "runs", "recall30_rum"), "test")[-1]["step"] == 20000
-
-
-def test_read_metrics_reads_a_gzipped_record_as_the_plain_one(tmp_path):
-    import gzip
-    import json
-
-    lines = [{"step": 1, "split": "train", "loss": 2.0}, {"step": 1, "split": "test", "loss": 1.5}]
-    text = "".join(json.dumps(r) + "\n" for r in lines)
-    (tmp_path / "plain").mkdir()
-    (tmp_path / "plain" / "metrics.jsonl").write_text(text)
-    (tmp_path / "gz").mkdir()
-    (tmp_path / "gz" / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
-    assert read_metrics(str(tmp_path / "gz")) == read_metrics(str(tmp_path / "plain")) == lines
-    assert read_metrics(str(tmp_path / "gz"), "test") == lines[1:]
-
-
-def test_the_archive_keeps_a_record_that_reaches_further_than_a_rerun(tmp_path):
-    import gzip
-    import json
-
-    from scripts.report.records import archive
-
-    def write(folder, steps, gz=False):
-        folder.mkdir(parents=True)
-        (folder / "config.json").write_text("{}")
-        text = "".join(json.dumps({"step": s, "split": "test", "accuracy": 0.5}) + "\n" for s in steps)
-        if gz:
-            (folder / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
-        else:
-            (folder / "metrics.jsonl").write_text(text)
-
-    write(tmp_path / "kept" / "recall30_rum", [500, 1000], gz=True)
-    write(tmp_path / "runs" / "recall30_rum", [500])  # restarted: behind the record
-    write(tmp_path / "runs" / "recall30_lstm", [500, 1000])  # new
-    assert archive([str(tmp_path / "runs")], str(tmp_path / "kept")) == ["recall30_lstm"]
-    assert read_metrics(str(tmp_path / "kept" / "recall30_rum"))[-1]["step"] == 1000
-    assert read_metrics(str(tmp_path / "kept" / "recall30_lstm"))[-1]["step"] == 1000
+    assert input_comparison({"RUM 256 (sentence)": {1: [97.5]}, "RUM 256 (word)": {}}) == ""

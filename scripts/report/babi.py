@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import statistics
 
+from scripts.experiments import BABI_SEEDS
 from scripts.report.plots import kernel_collection
 from scripts.report.records import at_least, command, finished, fmt_time, hardware, load_run
 
@@ -54,22 +56,69 @@ def test_at_best_valid(run: dict) -> dict | None:
 
 
 BABI_SCALES = {
-    # scale: (title, {column: run-name prefix}, what the scale is)
+    # scale: (title, {column: (run-name prefix, seeds)}, what the scale is)
     "10k": (
         "## bAbI question answering at the paper's scale (10k, Table 4)",
         {
-            "RUM 256 (sentence)": "babi10k_rum_qa",
-            "LSTM 256 (sentence)": "babi10k_lstm_qa",
-            "MemN2N (10k)": "babi10k_memn2n_qa",
-            "RUM 256 (word)": "babi10k_rum_word_qa",
+            "RUM 256 (sentence)": ("babi10k_rum_qa", (0, *BABI_SEEDS)),
+            "LSTM 256 (sentence)": ("babi10k_lstm_qa", (0, *BABI_SEEDS)),
+            "MemN2N (10k)": ("babi10k_memn2n_qa", (0, *BABI_SEEDS)),
+            "RUM 256 (word)": ("babi10k_rum_word_qa", (0,)),
+            "GORU 256 (sentence)": ("babi10k_goru_qa", (0,)),
         },
         "Scale: the paper's: the **10k** training set of each task (task 3's 10k file is missing offline: its "
         "1k file, `qa3_fallback=1k`), 10% held out, one model per task, Adam 1e-3, batch 32, 20 epochs. RUM "
-        "λ = 0, N_h = 256, η = N/A and LSTM 256 read the authors' sentence-level input (one bag of words per "
-        "sentence, then the question); MemN2N as configs/babi_memn2n.py at 10k; RUM 256 (word) reads appendix C's "
-        "word-level input (story and question as one word sequence, configs/babi.py).",
+        "λ = 0, N_h = 256, η = N/A, LSTM 256 and GORU 256 read the authors' sentence-level input (one bag of words "
+        "per sentence, then the question); MemN2N as configs/babi_memn2n.py at 10k; RUM 256 (word) reads appendix "
+        "C's word-level input (story and question as one word sequence, configs/babi.py).",
     ),
 }
+
+
+def run_name(prefix: str, task: int, seed: int = 0) -> str:
+    """The experiment name of one task and seed (scripts/experiments.py: seed 0 carries no suffix)."""
+    return f"{prefix}{task}" + (f"_seed{seed}" if seed else "")
+
+
+def seed_scores(runs_dir, prefix: str, seeds=(0,), tasks=range(1, 21)) -> dict[int, dict[int, float]]:
+    """{seed: {task: test accuracy % at the best validation accuracy}} of the finished runs."""
+    scores: dict[int, dict[int, float]] = {}
+    for seed in seeds:
+        for t in tasks:
+            run = load_run(runs_dir, run_name(prefix, t, seed))
+            rec = test_at_best_valid(run) if run and finished(run) else None
+            if rec is not None:
+                scores.setdefault(seed, {})[t] = 100 * rec["accuracy"]
+    return scores
+
+
+def by_task(per_seed: dict[int, dict[int, float]]) -> dict[int, list[float]]:
+    """{task: [each seed's accuracy, in seed order]} from {seed: {task: accuracy}}."""
+    out: dict[int, list[float]] = {}
+    for seed in sorted(per_seed):
+        for t, a in per_seed[seed].items():
+            out.setdefault(t, []).append(a)
+    return dict(sorted(out.items()))
+
+
+def mean_over_tasks(per_seed: dict[int, dict[int, float]], tasks: int = 20) -> str:
+    """The 20-task mean: mean ± std over the seeds that have every task, with each seed's mean; a seed with fewer
+    tasks only when none has them all (its task count named)."""
+    complete = [statistics.mean(s.values()) for s in per_seed.values() if len(s) == tasks]
+    if len(complete) > 1:
+        each = ", ".join(f"{m:.1f}" for m in complete)
+        return f"{statistics.mean(complete):.1f} ± {statistics.stdev(complete):.1f} ({len(complete)} seeds: {each})"
+    if complete:
+        return f"{complete[0]:.1f}"
+    partial = [(statistics.mean(s.values()), len(s)) for s in per_seed.values() if s]
+    return ", ".join(f"{m:.1f} ({n} tasks)" for m, n in partial) or "–"
+
+
+def cell(values: list[float]) -> str:
+    """One task's cell: the accuracy of one seed, or mean ± sample std of several."""
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
 def question_embeds(done: dict) -> str:
@@ -94,26 +143,38 @@ def question_embeds(done: dict) -> str:
 
 
 def paper_column(model: str) -> int:
-    """The column of PAPER_TABLE4 for one of our models: RUM 0, LSTM 1, MemN2N 3."""
-    return 3 if "MemN2N" in model else 1 if "LSTM" in model else 0
+    """The column of PAPER_TABLE4 for one of our models: RUM 0, LSTM 1, GORU 2, MemN2N 3."""
+    return 3 if "MemN2N" in model else 2 if "GORU" in model else 1 if "LSTM" in model else 0
 
 
-def paper_gaps(scores: dict[str, dict[int, float]], points: float = 10.0) -> str:
-    """One sentence: for each model ({model: {task: test accuracy %}}), the tasks more than `points` below and
-    above the paper's column for the same model (PAPER_TABLE4)."""
+def paper_gaps(scores: dict[str, dict[int, list[float]]], points: float = 10.0) -> str:
+    """One sentence: for each model ({model: {task: [each seed's test accuracy %]}}), the tasks whose seed mean is
+    more than `points` below or above the paper's column for the same model (PAPER_TABLE4), and, with several
+    seeds, where the paper's number lies against the seeds' range."""
+
+    def where(values: list[float], paper: float) -> str:
+        if len(values) == 1:
+            return f"{values[0]:.1f} vs {paper}"
+        lo, hi = min(values), max(values)
+        side = "below the range" if paper < lo else "above the range" if paper > hi else "inside the range"
+        return f"mean {statistics.mean(values):.1f}, seeds {lo:.1f}–{hi:.1f}; paper {paper}, {side}"
+
     parts = []
-    for m, by_task in scores.items():
-        if not by_task:
+    for m, tasks in scores.items():
+        if not tasks:
             continue
-        paper = {t: PAPER_TABLE4[t - 1][paper_column(m)] for t in by_task}
+        paper = {t: PAPER_TABLE4[t - 1][paper_column(m)] for t in tasks}
+        mean = {t: statistics.mean(v) for t, v in tasks.items()}
         sides = []
-        for side, tasks in (
-            ("below", [t for t, a in by_task.items() if a < paper[t] - points]),
-            ("above", [t for t, a in by_task.items() if a > paper[t] + points]),
+        for side, far in (
+            ("below", [t for t in tasks if mean[t] < paper[t] - points]),
+            ("above", [t for t in tasks if mean[t] > paper[t] + points]),
         ):
-            if tasks:
-                sides.append(f"{side} on tasks " + ", ".join(f"{t} ({by_task[t]:.1f} vs {paper[t]})" for t in tasks))
-        parts.append(f"{m}: " + ("; ".join(sides) if sides else "no task") + f" (of {len(by_task)})")
+            if far:
+                sides.append(f"{side} on tasks " + ", ".join(f"{t} ({where(tasks[t], paper[t])})" for t in far))
+        seeds = max(len(v) for v in tasks.values())
+        of = f"of {len(tasks)}" + (f", seed means of {seeds}" if seeds > 1 else "")
+        parts.append(f"{m}: " + ("; ".join(sides) if sides else "no task") + f" ({of})")
     return (
         f"More than {points:g} points from the paper's column for the same model: " + " — ".join(parts) + "."
         if parts
@@ -121,19 +182,21 @@ def paper_gaps(scores: dict[str, dict[int, float]], points: float = 10.0) -> str
     )
 
 
-def input_comparison(scores: dict[str, dict[int, float]]) -> str:
+def input_comparison(scores: dict[str, dict[int, list[float]]]) -> str:
     """One sentence: the same model on the sentence-level and the word-level input ("X (sentence)" and
-    "X (word)" in `scores`), task by task where both ran."""
+    "X (word)" in `scores`, {task: [each seed's accuracy]}), task by task where both ran (seed means)."""
     parts = []
-    for m, by_task in scores.items():
+    for m, tasks in scores.items():
         if not m.endswith("(sentence)"):
             continue
         word = scores.get(m.replace("(sentence)", "(word)"), {})
-        both = sorted(set(by_task) & set(word))
+        both = sorted(set(tasks) & set(word))
         if both:
             parts.append(
                 f"{m.replace(' (sentence)', '')}, task "
-                + ", task ".join(f"{t}: {by_task[t]:.1f} against {word[t]:.1f}" for t in both)
+                + ", task ".join(
+                    f"{t}: {statistics.mean(tasks[t]):.1f} against {statistics.mean(word[t]):.1f}" for t in both
+                )
             )
     if not parts:
         return ""
@@ -149,64 +212,95 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
 
     title, models, scale_text = BABI_SCALES[scale]
     lines = [title, ""]
-    runs = {(m, t): load_run(runs_dir, f"{prefix}{t}") for m, prefix in models.items() for t in TASK_NAMES}
+    names = {
+        (m, t, seed): run_name(prefix, t, seed)
+        for m, (prefix, seeds) in models.items()
+        for t in TASK_NAMES
+        for seed in seeds
+    }
+    runs = {k: load_run(runs_dir, name) for k, name in names.items()}
     done = {k: r for k, r in runs.items() if r and finished(r)}
     if not done:
         return lines + ["No run yet.", ""]
     example = next(iter(done.values()))
+    per_seed = {m: seed_scores(runs_dir, prefix, seeds, TASK_NAMES) for m, (prefix, seeds) in models.items()}
+    scores = {m: by_task(s) for m, s in per_seed.items()}  # {model: {task: [each seed's test accuracy %]}}
+    seeded = [m for m, (_, seeds) in models.items() if len(seeds) > 1]
     lines += [
         scale_text
-        + " Each cell is the test accuracy at the evaluation with the best validation accuracy. "
-        + PAPER_COLUMNS,
+        + " Each cell is the test accuracy at the evaluation with the best validation accuracy; for "
+        + ", ".join(seeded)
+        + f" the mean ± sample standard deviation over seeds {', '.join(map(str, models[seeded[0]][1]))} "
+        "(`--config.seed`; each seed's number in the table after this one), for the others seed 0. " + PAPER_COLUMNS,
         "",
         f"| task | {' | '.join(models)} | RUM (paper) | LSTM (paper) | GORU (paper) | MemN2N (paper) |",
         "|---" * (len(models) + 5) + "|",
     ]
-    scores = {m: {} for m in models}  # {model: {task: test accuracy %}}
     for t, name in TASK_NAMES.items():
         cells = []
-        for m in models:
-            r = done.get((m, t))
-            rec = test_at_best_valid(r) if r else None
-            if rec is None:
-                cells.append("not run" if runs[(m, t)] is None else "unfinished")
+        for m, (_, seeds) in models.items():
+            values = scores[m].get(t)
+            if values is None:
+                started = any(runs[(m, t, seed)] is not None for seed in seeds)
+                cells.append("unfinished" if started else "not run")
             else:
-                scores[m][t] = 100 * rec["accuracy"]
-                cells.append(f"{scores[m][t]:.1f}")
+                cells.append(
+                    cell(values) + ("" if len(values) == len(seeds) else f" ({len(values)} of {len(seeds)} seeds)")
+                )
         paper = PAPER_TABLE4[t - 1]
         if any(
-            r["config"]["task_options"].get("qa3_fallback") == "1k" for (_, task), r in done.items() if task == 3 == t
+            r["config"]["task_options"].get("qa3_fallback") == "1k"
+            for (_, task, _), r in done.items()
+            if task == 3 == t
         ):
             name += " (**1k** training file: its 10k file is missing offline)"
         lines.append(f"| {t}. {name} | {' | '.join(cells)} | {' | '.join(str(p) for p in paper)} |")
-    means = [
-        f"{sum(v) / len(v):.1f}" + ("" if len(v) == 20 else f" ({len(v)} tasks)") if v else "–"
-        for v in (list(by_task.values()) for by_task in scores.values())
+    means = [mean_over_tasks(per_seed[m], len(TASK_NAMES)) for m in models]
+    passed = [
+        ", ".join(f"{sum(at_least(a, 95) for a in s.values())}/{len(s)}" for _, s in sorted(per_seed[m].items())) or "–"
+        for m in models
     ]
-    passed = [f"{sum(at_least(a, 95) for a in v.values())}/{len(v)}" if v else "–" for v in scores.values()]
     paper_passed = [sum(row[i] >= 95 for row in PAPER_TABLE4) for i in range(4)]
     lines += [
         f"| **mean** | {' | '.join(means)} | {' | '.join(str(p) for p in PAPER_TABLE4_MEAN)} |",
-        f"| tasks ≥ 95% | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |",
+        f"| tasks ≥ 95% (each seed) | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |",
         "",
     ]
+    lines += seed_table(models, seeded, per_seed, TASK_NAMES)
     comparison = input_comparison(scores)
     lines += [paper_gaps(scores), ""] + ([comparison, ""] if comparison else [])
     embeds = question_embeds(done)
     if embeds:
         lines += [embeds, ""]
     total = sum(r["test"][-1]["wall_time"] for r in done.values())
-    commands = " and ".join(command(f"{prefix}1", runs_label) for prefix in models.values())
+    commands = " and ".join(command(run_name(prefix, 1), runs_label) for prefix, _ in models.values())
     lines += [
         f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware(example)}). "
-        f"Commands: {commands}, with `tasks=N` and `_qaN` for task N; `python -m scripts.experiments --list` "
-        "prints them all.",
+        f"Commands: {commands}, with `tasks=N` and `_qaN` for task N, and `--config.seed=S` and `_seedS` for "
+        "seed S; `python -m scripts.experiments --list` prints them all.",
         "",
     ]
-    first = f"{next(iter(models.values()))}1"
+    first = run_name(next(iter(models.values()))[0], 1)
     heat = kernel_collection(
         runs_dir, first, f"RUM λ=0, bAbI task 1 ({scale})", os.path.join(figures, f"kernels_babi{scale}_qa1.png")
     )
     if heat:
         lines += ["The kernels of the target memory and the update gate, as the paper's Figure 8:", "", heat, ""]
     return lines
+
+
+def seed_table(models: dict, seeded: list[str], per_seed: dict, tasks) -> list[str]:
+    """Every seed's test accuracy of the seeded models, task by task ("–": not finished)."""
+    columns = [(m, seed) for m in seeded for seed in models[m][1]]
+    if not any(per_seed[m].get(seed) for m, seed in columns if seed):
+        return []
+    lines = [
+        "Each seed's test accuracy:",
+        "",
+        "| task | " + " | ".join(f"{m.split(' (')[0]} s{seed}" for m, seed in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for t in tasks:
+        row = [per_seed[m].get(seed, {}).get(t) for m, seed in columns]
+        lines.append(f"| {t} | " + " | ".join("–" if a is None else f"{a:.1f}" for a in row) + " |")
+    return lines + [""]

@@ -3,12 +3,12 @@ RESULTS.md's sections (``python -m scripts.report`` writes it into README.md; ``
 
 from __future__ import annotations
 
-from scripts.experiments import RECALL_BUDGETS
-from scripts.report.babi import test_at_best_valid
+import statistics
+
+from scripts.experiments import BABI_SEEDS, RECALL_BUDGETS
+from scripts.report.babi import seed_scores
 from scripts.report.ptb import STREAM_LABEL, stream
 from scripts.report.records import at_step, finished, load_run
-
-TASKS = range(1, 21)
 
 
 def _recall(runs, name: str, length: int) -> str:
@@ -28,11 +28,15 @@ def _copying(runs, name: str) -> str:
 
 
 def _babi(runs, prefix: str) -> str:
-    scores = [test_at_best_valid(r) for r in (load_run(runs, f"{prefix}{t}") for t in TASKS) if r and finished(r)]
-    scores = [s["accuracy"] for s in scores if s]
+    """The 20-task mean test accuracy: over the seeds that have every task (mean ± std), else seed 0's."""
+    per_seed = seed_scores(runs, prefix, (0, *BABI_SEEDS))
+    complete = [statistics.mean(s.values()) for s in per_seed.values() if len(s) == 20]
+    if len(complete) > 1:
+        return f"{statistics.mean(complete):.1f}% ± {statistics.stdev(complete):.1f} ({len(complete)} seeds)"
+    scores = list(per_seed.get(0, {}).values())
     if not scores:
         return "not run"
-    return f"{100 * sum(scores) / len(scores):.1f}%" + ("" if len(scores) == 20 else f" ({len(scores)} tasks)")
+    return f"{statistics.mean(scores):.1f}%" + ("" if len(scores) == 20 else f" ({len(scores)} tasks)")
 
 
 def _ptb(runs, name: str) -> str:
