@@ -210,6 +210,23 @@ EXPERIMENTS["ptb_fs_lstm2"] = Experiment(
     (*PTB_FS_BUDGET, "--config.fs_rnn.slow_hidden=197"),
 )
 
+# Both PTB pairs over three seeds on the authors' stream (issue 26 item 3; the pairs above read `ptb.char`): the
+# two models of a seed run side by side, one per core, so that they share the machine's speed
+PTB_SEEDS = (0, 1, 2)
+PTB_SEED_PAIRS = {
+    # group: ((name part, experiment the model is taken from), ...)
+    "ptb_cpu_seeds": (("rum", "ptb_cpu_sum_rum"), ("lstm", "ptb_cpu_sum_lstm")),
+    "ptb_fs_seeds": (("rum2", "ptb_fs_rum2"), ("lstm2", "ptb_fs_lstm2")),
+}
+for _group, _pair in PTB_SEED_PAIRS.items():
+    for _seed in PTB_SEEDS:
+        for _part, _base_name in _pair:
+            _base = EXPERIMENTS[_base_name]
+            _overrides = tuple(o for o in _base.overrides if not o.startswith("--config.task_options.files="))
+            EXPERIMENTS[f"{_group.removesuffix('_seeds')}_seed{_seed}_{_part}"] = _base._replace(
+                group=_group, overrides=(*_overrides, f"--config.seed={_seed}")
+            )
+
 
 def select(patterns: list[str]) -> list[str]:
     """The experiments named by `patterns` (exact names or shell patterns such as ``babi10k_rum_qa*``), in the

@@ -222,3 +222,45 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
     assert "RUM 256, task 4: 69.7 against 82.5, task 18: 59.1 against 93.0." in text  # seed means
     assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
     assert input_comparison({"RUM 256 (sentence)": {1: [97.5]}, "RUM 256 (word)": {}}) == ""
+
+
+def _fake_ptb_run(runs, name: str, final_bpc: float | None, budget: float = 1200.0) -> None:
+    """A PTB workdir's records only: config.json and metrics.jsonl, finished at its time budget with a final
+    test BPC (None: stopped before the budget, no final test)."""
+    import json
+
+    workdir = runs / name
+    workdir.mkdir(parents=True)
+    config = {"num_steps": 10**6, "time_budget_s": budget, "batch_size": 128, "task_options": {"seq_len": 150}}
+    (workdir / "config.json").write_text(json.dumps({**config, "task_options": {**config["task_options"]}}))
+    wall = budget if final_bpc is not None else budget / 2
+    records = [
+        {"step": 500, "split": "valid", "wall_time": wall, "bpc": 2.0, "loss": 1.4},
+        {"step": 500, "split": "test", "wall_time": wall, "bpc": 2.0, "loss": 1.4},
+    ]
+    if final_bpc is not None:
+        records.append({"step": 500, "split": "final_test", "wall_time": wall, "bpc": final_bpc, "loss": 1.4})
+    (workdir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_ptb_seeds_section_calls_a_pair_won_only_when_the_seeds_ranges_do_not_overlap(tmp_path):
+    from scripts.report.seeds import ptb_seeds_section
+
+    runs = tmp_path / "runs"
+    for seed, (rum, lstm) in enumerate(((2.10, 2.15), (2.12, 2.16), (2.11, 2.18))):
+        _fake_ptb_run(runs, f"ptb_cpu_seed{seed}_rum", rum)
+        _fake_ptb_run(runs, f"ptb_cpu_seed{seed}_lstm", lstm)
+    for seed, (rum, lstm) in enumerate(((1.70, 1.74), (1.75, 1.72))):  # seed 2 not run; ranges overlap
+        _fake_ptb_run(runs, f"ptb_fs_seed{seed}_rum2", rum, 7200.0)
+        _fake_ptb_run(runs, f"ptb_fs_seed{seed}_lstm2", lstm, 7200.0)
+    text = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path)))
+    cpu, fs = text.split("### FS-RUM-2")
+    assert "RUM 128 (λ=0, η=1.0, LN on u) 2.110 ± 0.010 (range 2.100–2.120)" in cpu
+    assert "so RUM 128 (λ=0, η=1.0, LN on u) wins on it" in cpu
+    assert "| LN-LSTM 93 | 2 | 500 (" in cpu and "| 2.180 |" in cpu
+    assert "| FS-RUM-2, fast 175, slow RUM 250 | 2 | not run |" in fs
+    assert "No verdict yet: 2 and 2 of 3 seeds" in fs and "wins" not in fs
+    _fake_ptb_run(runs, "ptb_fs_seed2_rum2", 1.71, 7200.0)
+    _fake_ptb_run(runs, "ptb_fs_seed2_lstm2", 1.73, 7200.0)
+    fs = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[1]
+    assert "Within seed spread" in fs and "neither wins" in fs  # 1.70–1.75 against 1.72–1.74

@@ -9,7 +9,7 @@ from scripts.report.babi import babi_section
 from scripts.report.copying import copying_section
 from scripts.report.ptb import ptb_pair_section, ptb_section
 from scripts.report.recall import fast_weights_section, recall_regime_section, recall_section, recall_speed_section
-from scripts.report.seeds import recall_seeds_section
+from scripts.report.seeds import ptb_seeds_section, recall_seeds_section
 from scripts.report.summary import summary_table
 
 PAPER_SCALE = [
@@ -67,7 +67,6 @@ def reproduce_section() -> list[str]:
     return lines
 
 
-# The sections of RESULTS.md in order: name, the function that writes it, the experiment groups it reads.
 # The sections of RESULTS.md in order: name, the function that writes it from the runs folders.
 SECTIONS = [
     ("recall", recall_section),
@@ -88,6 +87,7 @@ SECTIONS = [
             + ptb_pair_section(r, label, f, "ptb_cpu_sum")
         ),
     ),
+    ("ptb_seeds", ptb_seeds_section),
 ]
 MARKER = re.compile(r"<!-- report:(\w+) -->\n(.*?)<!-- /report:\1 -->", flags=re.S)
 

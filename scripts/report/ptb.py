@@ -160,7 +160,8 @@ def ptb_verdict(runs: list[dict]) -> list[str]:
     better, worse = (done[0], done[1]) if a <= b else (done[1], done[0])
     return [
         f"At equal wall time, {EXPERIMENTS[better['name']].label} has the lower {kind} BPC, by {abs(a - b):.3f} "
-        f"({min(a, b):.3f} against {max(a, b):.3f} for {EXPERIMENTS[worse['name']].label}).",
+        f"({min(a, b):.3f} against {max(a, b):.3f} for {EXPERIMENTS[worse['name']].label}). One seed each: not a "
+        "verdict, which needs the seeds' ranges not to overlap (the three-seed pairs: the next section).",
         "",
     ]
 
