@@ -224,6 +224,86 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
     assert input_comparison({"RUM 256 (sentence)": {1: [97.5]}, "RUM 256 (word)": {}}) == ""
 
 
+def test_copying_verdict_orders_the_runs_by_the_first_evaluation_under_each_fraction_of_the_baseline():
+    def run(name, losses):  # test evaluations every 1000 steps, baseline 0.1
+        return {
+            "name": name,
+            "test": [{"step": 1000 * (i + 1), "loss": loss, "baseline_loss": 0.1} for i, loss in enumerate(losses)],
+        }
+
+    runs = [
+        run("copy200_rum", [0.06, 0.04, 0.006, 0.004]),
+        run("copy200_rum_lam1", [0.03, 0.004, 0.0]),
+        run("copy200_lstm", [0.098, 0.097]),
+    ]
+    assert first_below(runs[0], 1 / 2)["step"] == 2000
+    assert first_below(runs[0], 1 / 20)["step"] == 4000  # 0.006 at step 3000 is not under 0.005
+    assert first_below(runs[2], 1 / 2) is None
+    (text, _) = copying_verdict(runs)
+    assert (
+        "under half the baseline first: RUM 100, λ=1, η=N/A at step 1000; RUM 250, λ=0, η=N/A at step 2000. "
+        "Under a twentieth of it: RUM 100, λ=1, η=N/A at step 2000; RUM 250, λ=0, η=N/A at step 4000."
+    ) in text
+    assert "Still on the baseline at the last evaluation: LSTM 250 (2000 steps)." in text
+
+
+def test_a_kernel_figure_is_kept_when_its_checkpoint_is_gone(tmp_path):
+    path = str(tmp_path / "kernels_copying_t200.png")
+    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # nothing to draw
+    open(path, "wb").close()  # a figure drawn earlier from that run's checkpoint
+    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) is None  # no such run here
+    os.makedirs(tmp_path / "copy200_rum_lam1")
+    open(tmp_path / "copy200_rum_lam1" / "config.json", "w").write("{}")  # its records, archived without kernels
+    assert kernel_collection(str(tmp_path), "copy200_rum_lam1", "RUM λ=1", path) == f"![RUM λ=1]({path})"
+
+
+def test_the_committed_records_stay_small_and_read_back_compressed():
+    """results/ (records and figures) stays under 4 MB: metrics are archived gzipped, and read back as is."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
+    assert size < 4 * 2**20, f"results/ holds {size / 2**20:.1f} MiB"
+    runs = [d for d in os.listdir(os.path.join(root, "runs")) if os.path.isdir(os.path.join(root, "runs", d))]
+    assert runs and not any(os.path.exists(os.path.join(root, "runs", d, "metrics.jsonl")) for d in runs)
+    assert read_metrics(os.path.join(root, "runs", "recall30_rum"), "test")[-1]["step"] == 20000
+
+
+def test_read_metrics_reads_a_gzipped_record_as_the_plain_one(tmp_path):
+    import gzip
+    import json
+
+    lines = [{"step": 1, "split": "train", "loss": 2.0}, {"step": 1, "split": "test", "loss": 1.5}]
+    text = "".join(json.dumps(r) + "\n" for r in lines)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "metrics.jsonl").write_text(text)
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "gz" / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    assert read_metrics(str(tmp_path / "gz")) == read_metrics(str(tmp_path / "plain")) == lines
+    assert read_metrics(str(tmp_path / "gz"), "test") == lines[1:]
+
+
+def test_the_archive_keeps_a_record_that_reaches_further_than_a_rerun(tmp_path):
+    import gzip
+    import json
+
+    from scripts.report.records import archive
+
+    def write(folder, steps, gz=False):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        text = "".join(json.dumps({"step": s, "split": "test", "accuracy": 0.5}) + "\n" for s in steps)
+        if gz:
+            (folder / "metrics.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+        else:
+            (folder / "metrics.jsonl").write_text(text)
+
+    write(tmp_path / "kept" / "recall30_rum", [500, 1000], gz=True)
+    write(tmp_path / "runs" / "recall30_rum", [500])  # restarted: behind the record
+    write(tmp_path / "runs" / "recall30_lstm", [500, 1000])  # new
+    assert archive([str(tmp_path / "runs")], str(tmp_path / "kept")) == ["recall30_lstm"]
+    assert read_metrics(str(tmp_path / "kept" / "recall30_rum"))[-1]["step"] == 1000
+    assert read_metrics(str(tmp_path / "kept" / "recall30_lstm"))[-1]["step"] == 1000
+
+
 def _fake_ptb_run(runs, name: str, final_bpc: float | None, budget: float = 1200.0) -> None:
     """A PTB workdir's records only: config.json and metrics.jsonl, finished at its time budget with a final
     test BPC (None: stopped before the budget, no final test)."""
