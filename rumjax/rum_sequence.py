@@ -189,13 +189,20 @@ def l2_cache_bytes(sysfs: str = "/sys/devices/system/cpu/cpu0/cache") -> int | N
     return None
 
 
-# The working set the CPU batch chunks aim at: 5/8 of a core's L2 cache. Measured on a 2-core Xeon with
-# 2 MiB of L2 per core (`python -m benchmarks.options --lam 1 ...`, benchmarks/README.md), the reversible
-# λ = 1 gradient was fastest over chunks of 8 examples at N = 100 (1.28 MB; 1.36× faster than 64) and of 32
-# at N = 50 (1.28 MB; 1.13× faster than the whole batch). Where the cache cannot be read, 12 MiB, which
-# measured best (64 examples at N = 100) on the CPU the chunks were first tuned on.
-_L2 = l2_cache_bytes()
-CACHE_BYTES = 5 * _L2 // 8 if _L2 else 12 * 2**20
+# The working set the CPU batch chunks aim at: 5/8 of a core's L2 cache, and at least 2 MiB. Measured with
+# `python -m benchmarks.options --lam 1 ...` (benchmarks/README.md), the reversible λ = 1 gradient was fastest
+# on a 2-core Xeon with 2 MiB of L2 per core over chunks of 8 examples at N = 100 and of 32 at N = 50 (1.28 MB,
+# 5/8 of its L2; 1.36× and 1.13× faster than the whole batch); on a 2-core AMD EPYC with 512 KiB of L2 and
+# 32 MiB of L3, chunks of 5/8 of its L2 (2 examples at N = 100, 8 at N = 50) were 1.17-1.28× slower than
+# chunks of 8 and 32, which the 2 MiB floor picks there (within 1.12× of its best, 16 and the whole batch)
+# and which leaves the Xeon's choice as it was. Where the cache cannot be read, 12 MiB, which measured best
+# (64 examples at N = 100) on the CPU the chunks were first tuned on.
+def cache_target_bytes(l2: int | None) -> int:
+    """The working set of the CPU batch chunks for a core with `l2` bytes of L2 cache (None: unknown)."""
+    return max(5 * l2 // 8, 2 * 2**20) if l2 else 12 * 2**20
+
+
+CACHE_BYTES = cache_target_bytes(l2_cache_bytes())
 
 
 def cpu_batch_chunk(batch: int, hidden: int, itemsize: int = 4, cache_bytes: int | None = None) -> int | None:
@@ -263,6 +270,26 @@ def _rank_update(a: jax.Array, left: jax.Array, right: jax.Array) -> jax.Array:
     return a
 
 
+def recurrent_weight_grads(params: RUMParams, h_prev: jax.Array, g_inputs: RUMInputs, dtype=None) -> RUMParams:
+    """The parameters' cotangent when only W_hτ and W_hu are used inside the scan (the inputs hoisted):
+
+        ∂L/∂W_hτ = Σ_t h_{t−1}ᵀ ∂L/∂τ̄_t,   ∂L/∂W_hu = Σ_t h_{t−1}ᵀ ∂L/∂ū_t,
+
+    τ̄_t = W_xτ x_t + W_hτ h_{t−1} + b_τ and ū_t = W_xu x_t + W_hu h_{t−1} + b_u the pre-activations, whose
+    cotangents are those of the hoisted input terms (g_inputs.x_tau, g_inputs.x_u: they enter τ̄ and ū as
+    summands). One (n, t·b) × (t·b, n) product each after the scan, instead of one small product and one
+    accumulation per step inside it; h_prev and g_inputs are time-major (t, b, n). The other fields are zero
+    (their cotangents reach them through `rum_inputs`)."""
+    dtype = dtype or jnp.result_type(h_prev, params.w_h_tau)
+    h = h_prev.astype(dtype)
+
+    def grad(g, w):
+        return jnp.einsum("tbn,tbm->nm", h, g.astype(dtype), preferred_element_type=w.dtype).astype(w.dtype)
+
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return zeros._replace(w_h_tau=grad(g_inputs.x_tau, params.w_h_tau), w_h_u=grad(g_inputs.x_u, params.w_h_u))
+
+
 def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangents):
     """The λ = 1 backward, step by step in reverse, with the memory's part written out by hand.
 
@@ -283,16 +310,16 @@ def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangent
     params, inputs, h_prev, (memory_last, memory_last_t), layer_norm = residuals
     g_final, g_hs = cotangents
 
-    def before(params, h, inp, ln):
+    def before(h, inp, ln):
         return _before(params, h, inp, ln, dtype, ln_eps)
 
     def after(y, u, eps, h, ln):
         return rum_output(y, u, eps, h, ln, eta, activation, ln_eps)
 
     def body(state, xs):
-        r, r_t, g_m, g_mt, g_h, g_params, g_ln = state
+        r, r_t, g_m, g_mt, g_h, g_ln = state
         inp, h, g_out = xs
-        (a_hat, v, cos, inv, u, eps), before_vjp = jax.vjp(before, params, h, inp, layer_norm)
+        (a_hat, v, cos, inv, u, eps), before_vjp = jax.vjp(before, h, inp, layer_norm)
         c1, inv1 = cos[:, None], inv[:, None]
         a_h, v_h = jnp.sum(a_hat * h, -1, keepdims=True), jnp.sum(v * h, -1, keepdims=True)
         uu = jnp.stack([a_hat, v], axis=1)
@@ -322,21 +349,19 @@ def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangent
         d_a = gt[:, 0] + mt[:, 0] + g_la * h
         d_v = gt[:, 1] + mt[:, 1] + g_lv * h
         d_cos, d_inv = jnp.sum(d_la * m_a, -1), -jnp.sum(d_lv * m_v, -1)
-        gp, g_h_before, g_inp, g_ln_before = before_vjp((d_a, d_v, d_cos, d_inv, g_u, g_eps))
+        g_h_before, g_inp, g_ln_before = before_vjp((d_a, d_v, d_cos, d_inv, g_u, g_eps))
         g_h_prev = g_h_after + g_h_before + mt[:, 2] + g_la * a_hat + g_lv * v
-        g_params = jax.tree.map(jnp.add, g_params, gp)
         if layer_norm is not None:
             g_ln = jax.tree.map(jnp.add, g_ln, jax.tree.map(jnp.add, g_ln_after, g_ln_before))
-        return (m, m_t, g_m, g_mt, g_h_prev, g_params, g_ln), g_inp
+        return (m, m_t, g_m, g_mt, g_h_prev, g_ln), g_inp
 
-    zeros = jax.tree.map(jnp.zeros_like, params)
     zeros_ln = None if layer_norm is None else jax.tree.map(jnp.zeros_like, layer_norm)
     g_memory = jnp.zeros_like(memory_last) if g_final.memory is None else g_final.memory
-    init = (memory_last, memory_last_t, g_memory, jnp.swapaxes(g_memory, -1, -2), g_final.h, zeros, zeros_ln)
-    (_, _, g_m0, _, g_h0, g_params, g_ln), g_inputs = jax.lax.scan(
+    init = (memory_last, memory_last_t, g_memory, jnp.swapaxes(g_memory, -1, -2), g_final.h, zeros_ln)
+    (_, _, g_m0, _, g_h0, g_ln), g_inputs = jax.lax.scan(
         body, init, (inputs, h_prev, g_hs), reverse=True, unroll=unroll
     )
-    return g_params, RUMCarry(g_h0, g_m0), g_inputs, g_ln
+    return recurrent_weight_grads(params, h_prev, g_inputs, dtype), RUMCarry(g_h0, g_m0), g_inputs, g_ln
 
 
 _reversible.defvjp(_reversible_fwd, _reversible_bwd)

@@ -111,7 +111,7 @@ def test_remat_keeps_gradients_and_stores_less_per_step():
 
 
 def test_batch_chunks_give_the_same_values_and_gradients(x64):
-    from rumjax.rum_sequence import cpu_batch_chunk
+    from rumjax.rum_sequence import cache_target_bytes, cpu_batch_chunk
 
     cell = RUMCell(4, 6, lam=1, eta=1.0, layer_norm=True, param_dtype=jnp.float64, rngs=nnx.Rngs(0))
     xs = jax.random.normal(jax.random.key(1), (4, 9, 4), jnp.float64)
@@ -132,8 +132,10 @@ def test_batch_chunks_give_the_same_values_and_gradients(x64):
         loss(cell.params, 3)
     twelve = 12 * 2**20
     assert cpu_batch_chunk(128, 100, cache_bytes=twelve) == 64 and cpu_batch_chunk(128, 50, cache_bytes=twelve) is None
-    l2 = 5 * 2 * 2**20 // 8  # the chunks' target on a CPU with 2 MiB of L2 per core
-    assert cpu_batch_chunk(128, 100, cache_bytes=l2) == 8 and cpu_batch_chunk(128, 50, cache_bytes=l2) == 32
+    for l2 in (2 * 2**20, 512 * 2**10):  # a Xeon's 2 MiB of L2 per core, an EPYC's 512 KiB: the chunks measured best
+        target = cache_target_bytes(l2)
+        assert cpu_batch_chunk(128, 100, cache_bytes=target) == 8 and cpu_batch_chunk(128, 50, cache_bytes=target) == 32
+    assert cache_target_bytes(None) == twelve
     assert cpu_batch_chunk(7, 1000) == 1
 
 
