@@ -2,12 +2,17 @@
 the compiled HLO.
 
     python -m benchmarks.memory_passes [--batch 128 --steps 53 --hidden 50]
+    python -m benchmarks.memory_passes --kernels gru 'rum λ=0' 'rum λ=1'   # kernels per loop iteration
 
 Compiles the gradient of a loss over a whole sequence (`rum_sequence`, λ = 1), once with the default
 reversible backward and once with JAX's autodiff through the stored R_t, and prints, for each loop
 of the compiled program (forward scan, backward scan), its top-level instructions that take or make
 an array of (B, N, N) floats: each is one pass over such an array (XLA fuses everything inside an
 instruction). Deterministic: no timing.
+
+With --kernels, for whole train steps of `benchmarks.train_step` instead: how many kernels (top-level
+instructions) each loop iteration runs, by the rank of what they make: at small N each costs a roughly
+fixed overhead on CPU, so their count, not their arithmetic, sets the time of a step.
 """
 
 from __future__ import annotations
@@ -62,12 +67,59 @@ def loop_passes(text: str, batch: int, hidden: int) -> dict[str, tuple[int, int]
     return out
 
 
+def loop_kernels(text: str) -> dict[str, dict[str, int]]:
+    """{while-body computation: {what: count}} of the kernels each loop iteration runs: its top-level
+    instructions but tuples, parameters, constants and bitcasts, counted by the rank of their result
+    (scalars per example are rank 1, vectors per example rank 2, memory arrays rank 3)."""
+    bodies = set(re.findall(r"body=%?([\w.\-]+)", text))
+    skip = ("parameter", "get-tuple-element", "tuple", "bitcast", "constant", "copy-start", "copy-done")
+    out = {}
+    for match in re.finditer(r"^%?([\w.\-]+) [^\n]*\{\n(.*?)^\}", text, flags=re.M | re.S):
+        name, block = match.group(1), match.group(2)
+        if name not in bodies:
+            continue
+        counts: dict[str, int] = {}
+        for line in block.splitlines():
+            m = re.match(r"\s*(?:ROOT )?%?[\w.\-]+ = (\w+)\[([\d,]*)\]\S* ([\w\-]+)\(", line)
+            if not m or m.group(3) in skip:
+                continue
+            rank = len([d for d in m.group(2).split(",") if d])
+            key = {0: "scalar", 1: "rank 1", 2: "rank 2", 3: "rank 3"}.get(rank, f"rank {rank}")
+            counts[key] = counts.get(key, 0) + 1
+        out[name] = counts
+    return out
+
+
+def train_step_kernels(cell: str, batch: int, steps: int, hidden: int, inputs: int) -> dict[str, dict[str, int]]:
+    """`loop_kernels` of one `benchmarks.train_step` train step of `cell` (a label of its CELLS)."""
+    from benchmarks.train_step import compile_step
+
+    (compiled, _) = compile_step(cell, batch, steps, hidden, inputs)[1]
+    return loop_kernels(compiled.as_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=53)
     parser.add_argument("--hidden", type=int, default=50)
+    parser.add_argument("--inputs", type=int, default=36)
+    parser.add_argument(
+        "--kernels",
+        nargs="*",
+        metavar="CELL",
+        help="instead, the kernels per loop iteration of these cells' train steps (labels of "
+        "benchmarks.train_step, e.g. gru 'rum λ=0' 'rum λ=1'), counted by the rank of their result",
+    )
     args = parser.parse_args()
+    if args.kernels is not None:
+        for cell in args.kernels or ["gru", "rum λ=0", "rum λ=1"]:
+            loops = train_step_kernels(cell, args.batch, args.steps, args.hidden, args.inputs)
+            for body, counts in sorted(loops.items()):
+                if sum(counts.values()) > 2:  # loops with work, not a counter's
+                    detail = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+                    print(f"{cell:10s} loop {body:45s} kernels: {sum(counts.values()):3d} ({detail})")
+        return
     for reversible in (True, False):
         text = compiled_text(args.batch, args.steps, args.hidden, reversible)
         label = "reversible (default)" if reversible else "stored (autodiff)"

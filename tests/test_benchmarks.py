@@ -108,3 +108,25 @@ def test_options_benchmark_at_lambda_1_times_the_batch_chunks(tmp_path):
     rows = {r["variant"]: r for r in json.loads(out.read_text())}
     assert {"batch chunks of 8", "batch chunks of 4", "hoisted input projections"} <= set(rows)
     assert all(r["lam"] == 1 and r["step_s"] > 0 for r in rows.values())
+
+
+def test_the_pass_floor_makes_the_lambda_1_gradients_passes_and_the_kernel_count_sees_them():
+    """`benchmarks.pass_floor`'s program reads and writes the (B, N, N) arrays as often per step as the λ = 1
+    gradient does (2 reads and 1 write forward, 8 and 4 backward, benchmarks.memory_passes), over chunks or the
+    whole batch; `loop_kernels` counts the kernels of each loop, the (B, N, N) ones among the rank-3 ones."""
+    import jax
+
+    from benchmarks.memory_passes import compiled_text, loop_kernels, loop_passes
+    from benchmarks.pass_floor import passes_only
+
+    for chunk in (2, None):
+        fn, args = passes_only(4, 5, 6, chunk)
+        text = fn.lower(*args).compile().as_text()
+        passes = sorted(v for v in loop_passes(text, chunk or 4, 6).values() if any(v))
+        assert (2, 1) in passes and (8, 4) in passes, passes
+        assert jax.numpy.isfinite(fn(*args))
+    real = sorted(v for v in loop_passes(compiled_text(4, 5, 6, True), 4, 6).values() if any(v))
+    assert real == [(2, 1), (8, 4)]  # the cell's own gradient: the counts the floor copies
+    kernels = loop_kernels(compiled_text(4, 5, 6, True))
+    assert max(k.get("rank 3", 0) for k in kernels.values()) >= 12  # the backward's 8 reads and 4 writes at least
+    assert all(sum(k.values()) > 0 for k in kernels.values() if k)
