@@ -40,25 +40,32 @@ def compiled_text(batch, steps, hidden, reversible) -> str:
     return jax.jit(jax.grad(loss)).lower(cell.params, xs).compile().as_text()
 
 
+# instructions that move no data: they are not kernels
+SKIP = ("parameter", "get-tuple-element", "tuple", "bitcast", "constant", "copy-start", "copy-done")
+
+
+def loop_bodies(text: str):
+    """(name, [(result, result shape, op, arguments)]) of each while-body computation of a compiled program."""
+    bodies = set(re.findall(r"body=%?([\w.\-]+)", text))
+    for match in re.finditer(r"^%?([\w.\-]+) [^\n]*\{\n(.*?)^\}", text, flags=re.M | re.S):
+        if match.group(1) in bodies:
+            lines = (
+                re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (\S+) ([\w\-]+)\((.*)", line)
+                for line in match.group(2).splitlines()
+            )
+            yield match.group(1), [m.groups() for m in lines if m]
+
+
 def loop_passes(text: str, batch: int, hidden: int) -> dict[str, tuple[int, int]]:
     """{while-body computation: (instructions reading a (B, N, N) array, instructions writing one)}; the
     compiled text names operands without shapes, so their shapes come from the instructions that made them."""
     shape = f"f32[{batch},{hidden},{hidden}]"
-    bodies = set(re.findall(r"body=%?([\w.\-]+)", text))
-    skip = ("parameter", "get-tuple-element", "tuple", "bitcast", "constant", "copy-start", "copy-done")
     out = {}
-    for match in re.finditer(r"^%?([\w.\-]+) [^\n]*\{\n(.*?)^\}", text, flags=re.M | re.S):
-        name, block = match.group(1), match.group(2)
-        if name not in bodies:
-            continue
+    for name, instructions in loop_bodies(text):
         shapes, reads, writes = {}, 0, 0
-        for line in block.splitlines():
-            m = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (\S+) ([\w\-]+)\((.*)", line)
-            if not m:
-                continue
-            result, result_shape, op, args = m.groups()
+        for result, result_shape, op, args in instructions:
             shapes[result] = result_shape
-            if op in skip:
+            if op in SKIP:
                 continue
             operands = re.findall(r"%([\w.\-]+)", args.split(")", 1)[0])
             reads += any(shapes.get(o, "").startswith(shape) for o in operands)
@@ -69,22 +76,17 @@ def loop_passes(text: str, batch: int, hidden: int) -> dict[str, tuple[int, int]
 
 def loop_kernels(text: str) -> dict[str, dict[str, int]]:
     """{while-body computation: {what: count}} of the kernels each loop iteration runs: its top-level
-    instructions but tuples, parameters, constants and bitcasts, counted by the rank of their result
-    (scalars per example are rank 1, vectors per example rank 2, memory arrays rank 3)."""
-    bodies = set(re.findall(r"body=%?([\w.\-]+)", text))
-    skip = ("parameter", "get-tuple-element", "tuple", "bitcast", "constant", "copy-start", "copy-done")
+    instructions but those in SKIP, counted by the rank of their result (scalars per example are rank 1,
+    vectors per example rank 2, memory arrays rank 3)."""
     out = {}
-    for match in re.finditer(r"^%?([\w.\-]+) [^\n]*\{\n(.*?)^\}", text, flags=re.M | re.S):
-        name, block = match.group(1), match.group(2)
-        if name not in bodies:
-            continue
+    for name, instructions in loop_bodies(text):
         counts: dict[str, int] = {}
-        for line in block.splitlines():
-            m = re.match(r"\s*(?:ROOT )?%?[\w.\-]+ = (\w+)\[([\d,]*)\]\S* ([\w\-]+)\(", line)
-            if not m or m.group(3) in skip:
+        for _, result_shape, op, _ in instructions:
+            dims = re.match(r"\w+\[([\d,]*)\]", result_shape)
+            if op in SKIP or not dims:
                 continue
-            rank = len([d for d in m.group(2).split(",") if d])
-            key = {0: "scalar", 1: "rank 1", 2: "rank 2", 3: "rank 3"}.get(rank, f"rank {rank}")
+            rank = len([d for d in dims.group(1).split(",") if d])
+            key = "scalar" if rank == 0 else f"rank {rank}"
             counts[key] = counts.get(key, 0) + 1
         out[name] = counts
     return out
