@@ -258,10 +258,11 @@ def test_a_kernel_figure_is_kept_when_its_checkpoint_is_gone(tmp_path):
 
 
 def test_the_committed_records_stay_small_and_read_back_compressed():
-    """results/ (records and figures) stays under 4 MB: metrics are archived gzipped, and read back as is."""
+    """results/ (records and figures) stays under 8 MiB: metrics are archived gzipped, and read back as is. (4 MiB
+    until three seeds of Table 4's three models, 120 bAbI records of 10-40 KB each, came in.)"""
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
-    assert size < 4 * 2**20, f"results/ holds {size / 2**20:.1f} MiB"
+    assert size < 8 * 2**20, f"results/ holds {size / 2**20:.1f} MiB"
     runs = [d for d in os.listdir(os.path.join(root, "runs")) if os.path.isdir(os.path.join(root, "runs", d))]
     assert runs and not any(os.path.exists(os.path.join(root, "runs", d, "metrics.jsonl")) for d in runs)
     assert read_metrics(os.path.join(root, "runs", "recall30_rum"), "test")[-1]["step"] == 20000
