@@ -61,6 +61,13 @@ EXPERIMENTS: dict[str, Experiment] = {
         )
         for preset, label in (("rum", "RUM 250, λ=0, η=N/A"), ("rum_lam1", "RUM 100, λ=1, η=N/A"))
     },
+    # and the two λ = 0 RUMs to Figure 2's axis, 50,000 steps (issue 26 item 4: does η = 1.0 reach near zero?)
+    **{
+        f"copy200_{preset}_50k": Experiment(
+            "copying_t200_50k", label, f"configs/copying.py:{preset}", ("--config.num_steps=50000", COPY_BUDGET[1])
+        )
+        for preset, label in (("rum", "RUM 250, λ=0, η=N/A"), ("rum_eta1", "RUM 250, λ=0, η=1.0"))
+    },
     # Associative Recall, N_h = 50 for every model, same step budget per length
     "recall30_rum": Experiment("recall_t30", "RUM λ=1", "configs/recall.py:cpu", RECALL_BUDGET_T30),
     "recall30_lstm": Experiment("recall_t30", "LSTM", "configs/recall.py:cpu,lstm", RECALL_BUDGET_T30),

@@ -18,6 +18,13 @@ COPYING_GROUPS = {
         "copy200_rum_lam1",
         "copying_t200.png",
     ),
+    "copying_t200_50k": (
+        "## Copying Memory at T = 200 to Figure 2's axis: the two λ = 0 RUMs for 50,000 steps",
+        "Scale: as the T = 200 section, 50,000 steps (Figure 2's axis) for RUM 250 with and without time "
+        "normalisation, whether η = 1.0 reaches near zero.",
+        "copy200_rum_eta1_50k",
+        "copying_t200_50k.png",
+    ),
     "copying_t500": (
         "## Copying Memory at T = 500, the two RUMs at the paper's sizes",
         "Scale: as the T = 200 section, the delay 500 (the paper's Figure 7 draws the λ = 1 RUM's kernels at T = 500).",

@@ -75,6 +75,7 @@ SECTIONS = [
     ("recall_fast_weights", fast_weights_section),
     ("recall_speed", recall_speed_section),
     ("copying_t200", lambda r, label, f: copying_section(r, label, f, "copying_t200")),
+    ("copying_t200_50k", lambda r, label, f: copying_section(r, label, f, "copying_t200_50k")),
     ("copying_t500", lambda r, label, f: copying_section(r, label, f, "copying_t500")),
     ("copying_cpu", lambda r, label, f: copying_section(r, label, f, "copying_cpu")),
     ("babi_10k", lambda r, label, f: babi_section(r, label, f, "10k")),
