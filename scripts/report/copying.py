@@ -47,7 +47,7 @@ def copying_section(runs_dir, runs_label: str, figures: str, group: str = "copyi
     runs = [r for r in loaded.values() if r and r["test"]]
     lines = [title, ""]
     if not runs:
-        return lines + ["No run yet.", ""]
+        return lines + [scale, "", "No run yet: " + "; ".join(command(n, runs_label) for n in names) + ".", ""]
     c = runs[0]["config"]
     lines += [
         f"{scale} Delay T = {c['task_options']['delay']}, batch {c['batch_size']}, RMSProp lr {c['learning_rate']}, "
