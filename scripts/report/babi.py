@@ -231,7 +231,8 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
         + " Each cell is the test accuracy at the evaluation with the best validation accuracy; for "
         + ", ".join(seeded)
         + f" the mean ± sample standard deviation over seeds {', '.join(map(str, models[seeded[0]][1]))} "
-        "(`--config.seed`; each seed's number in the table after this one), for the others seed 0. " + PAPER_COLUMNS,
+        "(`--config.seed`; each seed's number in the table after this one; the sentence-level seeds 1 and 2 keep "
+        "seed 0's question table, so a model's seeds are one model), for the others seed 0. " + PAPER_COLUMNS,
         "",
         f"| task | {' | '.join(models)} | RUM (paper) | LSTM (paper) | GORU (paper) | MemN2N (paper) |",
         "|---" * (len(models) + 5) + "|",
