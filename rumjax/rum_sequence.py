@@ -235,8 +235,10 @@ def _scan_transposed(params, carry, inputs, eta, activation, dtype, layer_norm, 
         mq = _cols(m_t, jnp.stack([a_hat, v, h], axis=1))  # R_{t−1}·[â, v, h]
         left_a = (cos[:, None] - 1.0) * mq[:, 0] + mq[:, 1]
         left_v = -mq[:, 0] - inv[:, None] * mq[:, 1]
-        y = mq[:, 2] + left_a * jnp.sum(a_hat * h, -1, keepdims=True) + left_v * jnp.sum(v * h, -1, keepdims=True)
-        m_t = _rank_update(m_t, jnp.stack([a_hat, v], axis=1), jnp.stack([left_a, left_v], axis=1))
+        uu = jnp.stack([a_hat, v], axis=1)
+        uh = jnp.einsum("bkn,bn->bk", uu, h)  # [â·h, v·h], one reduction
+        y = mq[:, 2] + left_a * uh[:, :1] + left_v * uh[:, 1:]
+        m_t = _rank_update(m_t, uu, jnp.stack([left_a, left_v], axis=1))
         h = rum_output(y, u, eps, h, layer_norm, eta, activation, ln_eps)
         return (h, m_t), h
 
@@ -321,8 +323,9 @@ def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangent
         inp, h, g_out = xs
         (a_hat, v, cos, inv, u, eps), before_vjp = jax.vjp(before, h, inp, layer_norm)
         c1, inv1 = cos[:, None], inv[:, None]
-        a_h, v_h = jnp.sum(a_hat * h, -1, keepdims=True), jnp.sum(v * h, -1, keepdims=True)
         uu = jnp.stack([a_hat, v], axis=1)
+        uh = jnp.einsum("bkn,bn->bk", uu, h)  # [â·h, v·h], one reduction
+        a_h, v_h = uh[:, :1], uh[:, 1:]
         r_x = _cols(r_t, jnp.stack([a_hat, v, h], axis=1))  # R_t·[â, v, h]
         r_a, r_v, r_h = r_x[:, 0], r_x[:, 1], r_x[:, 2]
         # R_{t−1} = R_t K_tᵀ, and R_{t−1}·x = R_t (K_tᵀ x) with K_tᵀ â = cos â − v, K_tᵀ v = sin²θ â + cos v
@@ -345,10 +348,12 @@ def _reversible_bwd(eta, activation, dtype, ln_eps, unroll, residuals, cotangent
         lv = jnp.stack([left_a, left_v], axis=1)
         gt = _cols(g_m, lv) - jnp.einsum("bkn,bkl->bln", vec, jnp.einsum("bkn,bln->bkl", dpq, lv))
         mt = _cols(m, dpq)  # R_{t−1}ᵀ [dP, dQ, g]
-        g_la, g_lv = jnp.sum(g_y * left_a, -1, keepdims=True), jnp.sum(g_y * left_v, -1, keepdims=True)
+        g_l = jnp.einsum("bkn,bn->bk", lv, g_y)  # [g·l_a, g·l_v]
+        g_la, g_lv = g_l[:, :1], g_l[:, 1:]
         d_a = gt[:, 0] + mt[:, 0] + g_la * h
         d_v = gt[:, 1] + mt[:, 1] + g_lv * h
-        d_cos, d_inv = jnp.sum(d_la * m_a, -1), -jnp.sum(d_lv * m_v, -1)
+        d_ci = jnp.einsum("bkn,bkn->bk", jnp.stack([d_la, -d_lv], axis=1), jnp.stack([m_a, m_v], axis=1))
+        d_cos, d_inv = d_ci[:, 0], d_ci[:, 1]
         g_h_before, g_inp, g_ln_before = before_vjp((d_a, d_v, d_cos, d_inv, g_u, g_eps))
         g_h_prev = g_h_after + g_h_before + mt[:, 2] + g_la * a_hat + g_lv * v
         if layer_norm is not None:
