@@ -10,8 +10,9 @@ from scripts import experiments
 
 def test_patterns_select_in_the_order_given_without_repeats():
     names = experiments.select(["copy200_rum_lam1", "copy200_rum*", "babi10k_rum_qa1?"])
-    assert names[:4] == ["copy200_rum_lam1", "copy200_rum", "copy200_rum_eta1", "babi10k_rum_qa10"]
-    assert names[3:] == [f"babi10k_rum_qa{t}" for t in range(10, 20)]  # not the word-level runs
+    copying = ["copy200_rum_lam1", "copy200_rum", "copy200_rum_eta1", "copy200_rum_50k", "copy200_rum_eta1_50k"]
+    assert names[:5] == copying
+    assert names[5:] == [f"babi10k_rum_qa{t}" for t in range(10, 20)]  # not the word-level runs, nor the seeds
     with pytest.raises(ValueError, match="no experiment matches 'copy999_"):
         experiments.select(["copy999_*"])
 
