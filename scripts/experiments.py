@@ -3,6 +3,7 @@
     python -m scripts.experiments --runs /work/runs recall30_rum recall30_lstm   # run (or resume) these
     python -m scripts.experiments --list                                        # print every command
     python -m scripts.experiments --runs /work/runs --keep-going 'babi10k_rum_qa*'  # a queue, by pattern
+    python -m scripts.experiments --runs /work/runs --skip-finished results/runs 'babi10k_*_seed1'  # what is left
 
 A run's workdir is <runs>/<name>; re-running resumes it. `scripts.report` reads the same
 names back, so every number in RESULTS.md traces to one command printed here.
@@ -258,13 +259,29 @@ def main() -> None:
     parser.add_argument("--runs", default="runs", help="folder of the workdirs")
     parser.add_argument("--list", action="store_true", help="print the command of every experiment (or of those named)")
     parser.add_argument("--keep-going", action="store_true", help="after a run fails, go on to the next one")
+    parser.add_argument(
+        "--skip-finished",
+        action="append",
+        metavar="DIR",
+        default=[],
+        help="leave out the experiments whose record in DIR is finished (e.g. results/runs, the archived "
+        "records, on a machine whose workdirs are gone); repeat it for several folders",
+    )
     args = parser.parse_args()
     try:
         names = select(args.names) if args.names else []
     except ValueError as e:
         parser.error(str(e))
+    names = names or (list(EXPERIMENTS) if args.list else [])
+    if args.skip_finished:
+        from scripts.report.records import finished, load_run  # the report's reading of a record
+
+        done = [n for n in names if (run := load_run(args.skip_finished, n)) is not None and finished(run)]
+        if done:
+            print(f"finished in {', '.join(args.skip_finished)}, left out: {', '.join(done)}", flush=True)
+        names = [n for n in names if n not in done]
     if args.list:
-        for name in names or EXPERIMENTS:
+        for name in names:
             print(" ".join(EXPERIMENTS[name].command(args.runs, name)))
         return
     failed = []

@@ -31,3 +31,25 @@ def test_a_failed_run_stops_the_queue_unless_keep_going(monkeypatch, keep_going,
     with pytest.raises(SystemExit, match="failed: copy200_gru"):
         experiments.main()
     assert len(calls) == ran and "--workdir=/tmp/r/copy200_gru" in calls[0]
+
+
+def test_skip_finished_leaves_out_the_runs_whose_record_is_finished(monkeypatch, tmp_path, capsys):
+    import json
+
+    def record(name, last_step):  # an archived record: config.json and metrics, its last test at last_step
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"num_steps": 10}))
+        line = {"step": last_step, "split": "test", "wall_time": 1.0, "loss": 0.1}
+        (tmp_path / name / "metrics.jsonl").write_text(json.dumps(line) + "\n")
+
+    record("copy200_gru", 10)  # finished
+    record("copy200_lstm", 5)  # stopped half-way: run again (it resumes where its workdir has it)
+    calls = []
+    monkeypatch.setattr(
+        experiments.subprocess, "run", lambda cmd: calls.append(cmd) or subprocess.CompletedProcess(cmd, 0)
+    )
+    names = ["copy200_gru", "copy200_lstm", "copy200_goru"]
+    monkeypatch.setattr(sys, "argv", ["experiments", "--runs", "/tmp/r", "--skip-finished", str(tmp_path), *names])
+    experiments.main()
+    assert [c[2] for c in calls] == ["--config=configs/copying.py:lstm", "--config=configs/copying.py:goru"]
+    assert "left out: copy200_gru" in capsys.readouterr().out
