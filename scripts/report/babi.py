@@ -82,13 +82,16 @@ def run_name(prefix: str, task: int, seed: int = 0) -> str:
 
 def seed_scores(runs_dir, prefix: str, seeds=(0,), tasks=range(1, 21)) -> dict[int, dict[int, float]]:
     """{seed: {task: test accuracy % at the best validation accuracy}} of the finished runs."""
+    return scores_from({(t, seed): load_run(runs_dir, run_name(prefix, t, seed)) for seed in seeds for t in tasks})
+
+
+def scores_from(runs: dict) -> dict[int, dict[int, float]]:
+    """{seed: {task: test accuracy %}}, in seed and task order, from loaded runs {(task, seed): run or None}."""
     scores: dict[int, dict[int, float]] = {}
-    for seed in seeds:
-        for t in tasks:
-            run = load_run(runs_dir, run_name(prefix, t, seed))
-            rec = test_at_best_valid(run) if run and finished(run) else None
-            if rec is not None:
-                scores.setdefault(seed, {})[t] = 100 * rec["accuracy"]
+    for (t, seed), run in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        rec = test_at_best_valid(run) if run and finished(run) else None
+        if rec is not None:
+            scores.setdefault(seed, {})[t] = 100 * rec["accuracy"]
     return scores
 
 
@@ -223,7 +226,7 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
     if not done:
         return lines + ["No run yet.", ""]
     example = next(iter(done.values()))
-    per_seed = {m: seed_scores(runs_dir, prefix, seeds, TASK_NAMES) for m, (prefix, seeds) in models.items()}
+    per_seed = {m: scores_from({(t, seed): r for (n, t, seed), r in runs.items() if n == m}) for m in models}
     scores = {m: by_task(s) for m, s in per_seed.items()}  # {model: {task: [each seed's test accuracy %]}}
     seeded = [m for m, (_, seeds) in models.items() if len(seeds) > 1]
     lines += [
