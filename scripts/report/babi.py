@@ -261,7 +261,11 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
         lines.append(f"| {t}. {name} | {' | '.join(cells)} | {' | '.join(str(p) for p in paper)} |")
     means = [mean_over_tasks(per_seed[m], len(TASK_NAMES)) for m in models]
     passed = [
-        ", ".join(f"{sum(at_least(a, 95) for a in s.values())}/{len(s)}" for _, s in sorted(per_seed[m].items())) or "–"
+        "; ".join(
+            (f"s{seed}: " if len(models[m][1]) > 1 else "") + f"{sum(at_least(a, 95) for a in s.values())}/{len(s)}"
+            for seed, s in sorted(per_seed[m].items())
+        )
+        or "–"
         for m in models
     ]
     paper_passed = [sum(row[i] >= 95 for row in PAPER_TABLE4) for i in range(4)]
