@@ -205,6 +205,7 @@ def test_mean_over_tasks_gives_mean_and_std_over_the_seeds_with_every_task():
     per_seed = {0: full, 1: {**full, 1: 100.0}, 2: {1: 50.0}}  # seed 2 has one task: left out of the mean
     assert mean_over_tasks(per_seed) == "80.5 ± 0.7 (2 seeds: 80.0, 81.0)"
     assert mean_over_tasks({0: full}) == "80.0"
+    assert mean_over_tasks({0: full, 1: {1: 70.0}}) == "80.0 (the one seed with every task)"
     assert mean_over_tasks({0: {1: 50.0, 2: 70.0}}) == "60.0 (2 tasks)"
     assert mean_over_tasks({}) == "–"
     assert cell([97.5]) == "97.5" and cell([90.0, 94.0, 98.0]) == "94.0 ± 4.0"

@@ -112,7 +112,7 @@ def mean_over_tasks(per_seed: dict[int, dict[int, float]], tasks: int = 20) -> s
         each = ", ".join(f"{m:.1f}" for m in complete)
         return f"{statistics.mean(complete):.1f} ± {statistics.stdev(complete):.1f} ({len(complete)} seeds: {each})"
     if complete:
-        return f"{complete[0]:.1f}"
+        return f"{complete[0]:.1f}" + (" (the one seed with every task)" if len(per_seed) > 1 else "")
     partial = [(statistics.mean(s.values()), len(s)) for s in per_seed.values() if s]
     return ", ".join(f"{m:.1f} ({n} tasks)" for m, n in partial) or "–"
 
