@@ -20,6 +20,11 @@ steps, evaluation, checkpoints), as Flax's examples split theirs.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # first, before JAX is imported: glibc reads its tunables when a process starts
+    from training.huge_pages import reexec_with_huge_pages
+
+    reexec_with_huge_pages()  # 2 MiB pages for XLA:CPU's buffers where the kernel grants them on request
+
 import contextlib
 import json
 import os

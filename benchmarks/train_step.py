@@ -40,6 +40,8 @@ CELLS = {
     "goru": ("goru", {}, rumjax.RNN),
     "fast_weights": ("fast_weights", {}, rumjax.RNN),
     "ln_lstm": ("ln_lstm", {}, rumjax.RNN),
+    "learned_memory": ("learned_memory", {}, rumjax.RNN),
+    "ntm": ("ntm", {}, rumjax.RNN),
 }
 
 # suite -> list of (shape name, batch B, time T, hidden N, input size, cells)
@@ -130,11 +132,13 @@ def compile_step(label, batch, steps, hidden, inputs, **kw) -> tuple[dict, tuple
     return row, (compiled, args)
 
 
-def run_suite(names, repeats) -> list[dict]:
-    """Every shape's cells are compiled, then timed in turns (`time_interleaved`) beside Flax's GRU."""
+def run_suite(names, repeats, only=None) -> list[dict]:
+    """Every shape's cells (those in `only`, where given) are compiled, then timed in turns
+    (`time_interleaved`) beside Flax's GRU."""
     rows = []
     for suite in names:
         for shape, batch, steps, hidden, inputs, cells in SUITES[suite]:
+            cells = ["gru", *(c for c in cells if c != "gru" and (only is None or c in only))]
             compiled = {label: compile_step(label, batch, steps, hidden, inputs) for label in cells}
             seconds = time_interleaved({label: call for label, (_, call) in compiled.items()}, repeats)
             for label, (row, _) in compiled.items():
@@ -167,13 +171,14 @@ def main() -> None:
     parser.add_argument("--suite", nargs="+", default=["recall", "copying"], choices=[*SUITES, "all"])
     parser.add_argument("--smoke", action="store_true", help="the smoke suite once: toy sizes, seconds on a CPU")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cells", nargs="+", choices=list(CELLS), help="only these cells of each shape (and GRU)")
     parser.add_argument("--json", help="write the rows to this JSON file")
     args = parser.parse_args()
     names = ["smoke"] if args.smoke else [s for s in SUITES if s != "smoke"] if "all" in args.suite else args.suite
     if args.smoke:
         args.repeats = 1
     print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}, float32")
-    rows = run_suite(names, args.repeats)
+    rows = run_suite(names, args.repeats, args.cells)
     print()
     print(markdown(rows))
     if args.json:

@@ -17,6 +17,9 @@ each memory is a learned function of [x_t; h_{t−1}] instead of the fixed ``λA
     h^0      = ReLU(LN(z))
     h_t      = ReLU(LN(z + Σ_k A^k_t h^0))                      retrieval with the preliminary state
 
+The retrieval is computed as Σ_k f^k (A^k_{t−1} h^0) + e^k v^k (q^kᵀ h^0), the same sum. Autodiff
+then stores A_{t−1} for the backward pass and never reads A_t again.
+
 Options: memories K (default 2). The carry holds K memories of shape (b, n, n).
 """
 
@@ -79,7 +82,11 @@ class LearnedMemoryCell(nnx.RNNCellBase):
         forget, write = g[..., :k, None, None], g[..., k:, None, None]  # (b, K, 1, 1)
         a = forget * a_prev + write * v[..., :, :, None] * q[..., :, None, :]  # (b, K, n, n)
         h0 = jax.nn.relu(self.ln(z))
-        read = jnp.einsum("...kij,...j->...i", a, h0)
+        # Σ_k A^k_t h^0 = Σ_k f^k (A^k_{t−1} h^0) + e^k v^k (q^kᵀ h^0): the read uses A_{t−1}, which the
+        # backward pass keeps anyway, and never A_t (benchmarks/README.md: the learned-update memory's read)
+        stored = jnp.einsum("...kij,...j->...ki", a_prev, h0)  # (b, K, n)
+        written = v * jnp.einsum("...ki,...i->...k", q, h0)[..., None]  # (b, K, n)
+        read = jnp.sum(forget[..., 0] * stored + write[..., 0] * written, axis=-2)
         h = jax.nn.relu(self.ln(z + read))
         return LearnedMemoryCarry(h, a), h
 

@@ -130,3 +130,23 @@ def test_the_pass_floor_makes_the_lambda_1_gradients_passes_and_the_kernel_count
     kernels = loop_kernels(compiled_text(4, 5, 6, True))
     assert max(k.get("rank 3", 0) for k in kernels.values()) >= 12  # the backward's 8 reads and 4 writes at least
     assert all(sum(k.values()) > 0 for k in kernels.values() if k)
+
+
+def test_huge_pages_benchmark_combines_rounds_into_medians_and_ratios():
+    """`benchmarks.huge_pages.combine`: per (shape, N, cell), the median over rounds of each condition, and the
+    4 KiB time over the 2 MiB time."""
+    from benchmarks.huge_pages import combine
+
+    def row(cell, step_s, vs):
+        return {"shape": "s", "N": 8, "cell": cell, "temp_mb": 1.0, "step_s": step_s, "vs_flax_gru": vs}
+
+    rounds = {
+        "4 KiB": [[row("gru", 0.010, 1.0), row("ntm", 0.030, 3.0)], [row("gru", 0.012, 1.0), row("ntm", 0.050, 4.0)]],
+        "2 MiB": [[row("gru", 0.008, 1.0), row("ntm", 0.020, 2.5)], [row("gru", 0.006, 1.0), row("ntm", 0.020, 3.5)]],
+    }
+    rows = {r["cell"]: r for r in combine(rounds)}
+    np.testing.assert_allclose(rows["ntm"]["4 KiB ms"], 40.0)  # median of 30 and 50
+    np.testing.assert_allclose(rows["ntm"]["2 MiB ms"], 20.0)
+    np.testing.assert_allclose(rows["ntm"]["speedup"], 2.0)
+    np.testing.assert_allclose(rows["ntm"]["4 KiB x gru"], 3.5)
+    np.testing.assert_allclose(rows["gru"]["speedup"], 11.0 / 7.0)
