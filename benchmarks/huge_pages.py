@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 
+from benchmarks.table import markdown_table
 from benchmarks.train_step import CELLS, SUITES
 from training.huge_pages import TUNABLE, thp_mode
 
@@ -70,16 +71,20 @@ def combine(rounds: dict[str, list[list[dict]]]) -> list[dict]:
 
 def markdown(rows) -> str:
     a, b = CONDITIONS
-    lines = [
-        f"| shape | N | cell | temp MB | {a} ms | {b} ms | {a} ÷ {b} | × GRU, {a} | × GRU, {b} |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['shape']} | {r['N']} | {r['cell']} | {r['temp_mb']:.1f} | {r[f'{a} ms']:.1f} | {r[f'{b} ms']:.1f} "
-            f"| {r['speedup']:.2f} | {r[f'{a} x gru']:.2f} | {r[f'{b} x gru']:.2f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        [
+            ("shape", lambda r: r["shape"]),
+            ("N", lambda r: str(r["N"])),
+            ("cell", lambda r: r["cell"]),
+            ("temp MB", lambda r: f"{r['temp_mb']:.1f}"),
+            (f"{a} ms", lambda r: f"{r[f'{a} ms']:.1f}"),
+            (f"{b} ms", lambda r: f"{r[f'{b} ms']:.1f}"),
+            (f"{a} ÷ {b}", lambda r: f"{r['speedup']:.2f}"),
+            (f"× GRU, {a}", lambda r: f"{r[f'{a} x gru']:.2f}"),
+            (f"× GRU, {b}", lambda r: f"{r[f'{b} x gru']:.2f}"),
+        ],
+        rows,
+    )
 
 
 def main() -> None:

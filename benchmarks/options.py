@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from benchmarks.table import markdown_table
 from benchmarks.timing import time_interleaved
 from rumjax import RUMCell
 from rumjax.rum import rum_initial_carry
@@ -84,16 +85,18 @@ def run(batch: int, steps: int, hidden: int, inputs: int, lam: int, eta, repeats
 
 
 def markdown(rows) -> str:
-    lines = [
-        "| B | T | N | λ | variant | fwd+bwd ms | × default | compile s | temp MB |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['B']} | {r['T']} | {r['N']} | {r['lam']} | {r['variant']} | {r['step_s'] * 1e3:.1f} | "
-            f"{r['vs_default']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        [
+            *((k, lambda r, k=k: str(r[k])) for k in ("B", "T", "N")),
+            ("λ", lambda r: str(r["lam"])),
+            ("variant", lambda r: r["variant"]),
+            ("fwd+bwd ms", lambda r: f"{r['step_s'] * 1e3:.1f}"),
+            ("× default", lambda r: f"{r['vs_default']:.2f}"),
+            ("compile s", lambda r: f"{r['compile_s']:.1f}"),
+            ("temp MB", lambda r: f"{r['temp_mb']:.1f}"),
+        ],
+        rows,
+    )
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ import numpy as np
 import optax
 
 from benchmarks import train_step
+from benchmarks.table import markdown_table
 from benchmarks.timing import time_interleaved
 
 # name: (B, T, N, input size, λ); the paper's recall and copying shapes, copying at N = 250, a PTB-like step
@@ -125,16 +126,16 @@ def run(rum_model, shapes: dict, repeats: int) -> list[dict]:
 
 
 def markdown(rows) -> str:
-    lines = [
-        "| shape | B | T | N | rumjax ms | authors' PyTorch ms | PyTorch / rumjax |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['shape']} | {r['B']} | {r['T']} | {r['N']} | {r['rumjax_ms']:.1f} | {r['peer_ms']:.1f} | "
-            f"{r['peer_over_rumjax']:.1f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        [
+            ("shape", lambda r: r["shape"]),
+            *((k, lambda r, k=k: str(r[k])) for k in ("B", "T", "N")),
+            ("rumjax ms", lambda r: f"{r['rumjax_ms']:.1f}"),
+            ("authors' PyTorch ms", lambda r: f"{r['peer_ms']:.1f}"),
+            ("PyTorch / rumjax", lambda r: f"{r['peer_over_rumjax']:.1f}"),
+        ],
+        rows,
+    )
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ import optax
 from flax import nnx
 
 import rumjax
+from benchmarks.table import markdown_table
 from benchmarks.timing import time_interleaved
 from rumjax.cells import make_cell
 
@@ -154,16 +155,18 @@ def run_suite(names, repeats, only=None) -> list[dict]:
 
 
 def markdown(rows) -> str:
-    lines = [
-        "| shape | B | T | N | cell | step ms | × Flax GRU | compile s | temp MB |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['shape']} | {r['B']} | {r['T']} | {r['N']} | {r['cell']} | {r['step_s'] * 1e3:.1f} | "
-            f"{r['vs_flax_gru']:.2f} | {r['compile_s']:.1f} | {r['temp_mb']:.1f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        [
+            ("shape", lambda r: r["shape"]),
+            *((k, lambda r, k=k: str(r[k])) for k in ("B", "T", "N")),
+            ("cell", lambda r: r["cell"]),
+            ("step ms", lambda r: f"{r['step_s'] * 1e3:.1f}"),
+            ("× Flax GRU", lambda r: f"{r['vs_flax_gru']:.2f}"),
+            ("compile s", lambda r: f"{r['compile_s']:.1f}"),
+            ("temp MB", lambda r: f"{r['temp_mb']:.1f}"),
+        ],
+        rows,
+    )
 
 
 def main() -> None:
