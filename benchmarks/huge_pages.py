@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks.table import markdown_table
+from benchmarks.table import markdown_table, show
 from benchmarks.train_step import CELLS, SUITES
 from training.huge_pages import TUNABLE, thp_mode
 
@@ -102,11 +102,7 @@ def main() -> None:
             rounds[condition].append(run_child(tunable, args.suite, args.cells, args.repeats))
             print(f"round {i + 1}/{args.rounds}: {condition} done", flush=True)
     rows = combine(rounds)
-    print()
-    print(markdown(rows))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+    show(markdown(rows), rows, args.json)
 
 
 if __name__ == "__main__":

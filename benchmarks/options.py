@@ -21,14 +21,13 @@ With --lam 1 every variant runs the reversible backward, as `RUMCell(lam=1)` doe
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from benchmarks.table import markdown_table
+from benchmarks.table import markdown_table, show
 from benchmarks.timing import time_interleaved
 from rumjax import RUMCell
 from rumjax.rum import rum_initial_carry
@@ -110,10 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}")
     rows = run(*args.shape, args.inputs, args.lam, args.eta, args.repeats)
-    print(markdown(rows))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+    show(markdown(rows), rows, args.json)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ import numpy as np
 import optax
 
 from benchmarks import train_step
-from benchmarks.table import markdown_table
+from benchmarks.table import markdown_table, show
 from benchmarks.timing import time_interleaved
 
 # name: (B, T, N, input size, λ); the paper's recall and copying shapes, copying at N = 250, a PTB-like step
@@ -153,11 +152,7 @@ def main() -> None:
     versions = {"jax": jax.__version__, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
     print(f"rumjax on jax {versions['jax']} ({jax.devices()[0].device_kind}), the peer on torch {versions['torch']}")
     rows = run(rum_model, SMOKE if args.smoke else SHAPES, 1 if args.smoke else args.repeats)
-    print()
-    print(markdown(rows))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"versions": versions, "rows": rows}, f, indent=2)
+    show(markdown(rows), {"versions": versions, "rows": rows}, args.json)
 
 
 if __name__ == "__main__":

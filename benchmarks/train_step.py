@@ -16,7 +16,6 @@ ratios, not absolute times (this machine is shared and noisy).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import jax
@@ -24,7 +23,7 @@ import optax
 from flax import nnx
 
 import rumjax
-from benchmarks.table import markdown_table
+from benchmarks.table import markdown_table, show
 from benchmarks.timing import time_interleaved
 from rumjax.cells import make_cell
 
@@ -182,11 +181,7 @@ def main() -> None:
         args.repeats = 1
     print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}, float32")
     rows = run_suite(names, args.repeats, args.cells)
-    print()
-    print(markdown(rows))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+    show(markdown(rows), rows, args.json)
 
 
 if __name__ == "__main__":
