@@ -80,3 +80,19 @@ def test_reexec_keeps_the_process_and_its_large_mallocs_get_huge_pages(tmp_path)
     off = run(RUMJAX_HUGE_PAGES="0")
     assert [k for k, _ in off].count("pid") == 1 and dict(off)["tunables"] == "None"
     assert int(dict(off)["huge_kb"]) == 0  # the same malloc without the request: 4 KiB pages only
+
+
+def test_run_info_records_the_page_size_setting(monkeypatch):
+    """A run's run_info.json says whether it asked for 2 MiB pages, which explains its speed beside another's."""
+    import jax
+    import numpy as np
+
+    from training.run_info import run_info
+
+    mesh = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("data",))
+    monkeypatch.setenv("GLIBC_TUNABLES", f"{TUNABLE}=1")
+    info = run_info({"w": np.zeros((2, 3))}, mesh)
+    assert info["glibc_tunables"] == f"{TUNABLE}=1" and info["thp_mode"] == thp_mode()
+    assert info["param_count"] == 6
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    assert run_info({"w": np.zeros(1)}, mesh)["glibc_tunables"] is None

@@ -8,6 +8,8 @@ import subprocess
 import jax
 import numpy as np
 
+from training.huge_pages import thp_mode
+
 
 def run_info(params, mesh) -> dict:
     """What a report needs to say where and at what size a run ran."""
@@ -22,6 +24,9 @@ def run_info(params, mesh) -> dict:
         "cpus_allowed": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "jax_version": jax.__version__,
         "git_commit": git_commit(),
+        # speed, not numbers: 2 MiB pages for XLA:CPU's buffers (training/huge_pages.py) where both are set
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
+        "thp_mode": thp_mode(),
     }
 
 
