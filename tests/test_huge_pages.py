@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -96,3 +97,28 @@ def test_run_info_records_the_page_size_setting(monkeypatch):
     assert info["param_count"] == 6
     monkeypatch.delenv("GLIBC_TUNABLES")
     assert run_info({"w": np.zeros(1)}, mesh)["glibc_tunables"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    huge_pages_env({k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}) is None,
+    reason="this machine's kernel or C library grants no huge pages on request (THP mode not 'madvise')",
+)
+def test_train_py_runs_with_the_tunable_unless_turned_off(tmp_path):
+    """The door users take: `python train.py` re-executes itself with the tunable (its run_info.json says so),
+    and trains as before; RUMJAX_HUGE_PAGES=0 keeps the process as started."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "RUMJAX_HUGE_PAGES")}
+    flags = ["--config=configs/copying.py:cpu", "--config.num_steps=2", "--config.hidden=8", "--config.progress=False"]
+    flags += ["--config.eval_every=2", "--config.eval_size=16", "--config.eval_batch_size=16", "--config.num_devices=1"]
+    for extra, expected in (({}, f"{TUNABLE}=1"), ({"RUMJAX_HUGE_PAGES": "0"}, None)):
+        workdir = tmp_path / str(bool(extra))
+        out = subprocess.run(
+            [sys.executable, "train.py", *flags, f"--workdir={workdir}"],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert json.loads((workdir / "run_info.json").read_text())["glibc_tunables"] == expected
