@@ -346,3 +346,34 @@ def test_ptb_seeds_section_calls_a_pair_won_only_when_the_seeds_ranges_do_not_ov
     _fake_ptb_run(runs, "ptb_fs_seed2_lstm2", 1.73, 7200.0)
     fs = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[1]
     assert "Within seed spread" in fs and "neither wins" in fs  # 1.70–1.75 against 1.72–1.74
+
+
+def test_a_pair_whose_runs_differ_in_page_size_gets_no_verdict_on_time(tmp_path):
+    """2 MiB pages (training/huge_pages.py) change a run's speed: with a wall-time budget, what it trains to. A
+    pair where only some runs had them is not called, and the hardware column says which had them."""
+    import json
+
+    from scripts.report.records import hardware, load_run
+    from scripts.report.seeds import ptb_seeds_section
+
+    runs = tmp_path / "runs"
+    for seed, (rum, lstm) in enumerate(((2.10, 2.15), (2.12, 2.16), (2.11, 2.18))):
+        _fake_ptb_run(runs, f"ptb_cpu_seed{seed}_rum", rum)
+        _fake_ptb_run(runs, f"ptb_cpu_seed{seed}_lstm", lstm)
+    info = {"platform": "cpu", "cpu_count": 2, "cpus_allowed": 1, "thp_mode": "madvise"}
+    for seed in range(3):
+        for part, tunables in (("rum", "glibc.malloc.hugetlb=1"), ("lstm", None)):
+            (runs / f"ptb_cpu_seed{seed}_{part}" / "run_info.json").write_text(
+                json.dumps({**info, "glibc_tunables": tunables})
+            )
+    assert hardware(load_run(str(runs), "ptb_cpu_seed0_rum")) == "CPU, 1 of 2 cores, 2 MiB pages"
+    assert hardware(load_run(str(runs), "ptb_cpu_seed0_lstm")) == "CPU, 1 of 2 cores"
+    cpu = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[0]
+    assert "No verdict on time: ptb_cpu_seed0_rum, ptb_cpu_seed1_rum, ptb_cpu_seed2_rum ran with 2 MiB" in cpu
+    assert "wins" not in cpu  # the BPC ranges are disjoint, but the runs were not on one footing
+    for seed in range(3):  # the same pages everywhere: the verdict is back
+        (runs / f"ptb_cpu_seed{seed}_lstm" / "run_info.json").write_text(
+            json.dumps({**info, "glibc_tunables": "glibc.malloc.hugetlb=1"})
+        )
+    cpu = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[0]
+    assert "wins on it" in cpu and "No verdict on time" not in cpu

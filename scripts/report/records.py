@@ -10,6 +10,7 @@ import shutil
 
 from scripts.experiments import EXPERIMENTS
 from training.checkpoints import last_checkpoint
+from training.huge_pages import TUNABLE
 from training.metric_log import read_metrics
 
 
@@ -103,7 +104,15 @@ def hardware(run: dict) -> str:
         return f"{i['num_devices']}× {i['device_kind']}"
     allowed = i.get("cpus_allowed")
     cores = f"{allowed} of {i['cpu_count']} cores" if allowed else f"{i['cpu_count']} cores"
-    return f"CPU, {cores}"
+    return f"CPU, {cores}" + (", 2 MiB pages" if huge_pages(run) else "")
+
+
+def huge_pages(run: dict) -> bool:
+    """Whether the run's XLA:CPU buffers had 2 MiB pages (training/huge_pages.py): faster steps, the same numbers.
+    Its wall times are then not comparable with those of runs without them (records before 2026-12-06)."""
+    i = run["info"] or {}
+    asked = f"{TUNABLE}=1" in (i.get("glibc_tunables") or "") and i.get("thp_mode") == "madvise"
+    return asked or i.get("thp_mode") == "always"
 
 
 def command(name: str, runs_label: str) -> str:
