@@ -222,10 +222,13 @@ class RUMCell(nnx.RNNCellBase):
         return jnp.promote_types(self.param_dtype, jnp.float32)
 
     def __call__(self, carry: RUMCarry, inputs: jax.Array) -> tuple[RUMCarry, jax.Array]:  # type: ignore[override]
-        return rum_step(
-            self.params,
-            carry,
-            inputs,
+        return rum_step(self.params, carry, inputs, **self.step_options)
+
+    @property
+    def step_options(self) -> dict:
+        """What `rum_step` and `rum_sequence` take from this cell besides its parameters: λ, η, the activation,
+        the compute dtype and the layer norms."""
+        return dict(
             lam=self.lam,
             eta=self.eta,
             activation=self.activation,
@@ -255,12 +258,7 @@ class RUMCell(nnx.RNNCellBase):
             self.params,
             carry,
             xs,
-            lam=self.lam,
-            eta=self.eta,
-            activation=self.activation,
-            dtype=self.dtype,
-            layer_norm=self.ln_params,
-            ln_eps=self.ln_eps,
+            **self.step_options,
             reversible=self.reversible,
             unroll=unroll,
             remat=remat,
