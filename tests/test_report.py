@@ -377,3 +377,20 @@ def test_a_pair_whose_runs_differ_in_page_size_gets_no_verdict_on_time(tmp_path)
         )
     cpu = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[0]
     assert "wins on it" in cpu and "No verdict on time" not in cpu
+
+
+def test_babi_models_are_compared_on_the_20_task_mean_only_with_every_seed_complete():
+    """Table 4's seeded models pair by pair: a win only where the seeds' 20-task means do not overlap (RUM's
+    72–74 against LSTM's 66–68), within seed spread where they do, no verdict while a seed misses tasks."""
+    from scripts.report.babi import mean_comparisons
+
+    def model(means, tasks=20):  # {seed: {task: accuracy}} whose 20-task mean is `mean`
+        return {seed: {t: m for t in range(1, tasks + 1)} for seed, m in enumerate(means)}
+
+    text = mean_comparisons({"RUM": model([72, 73, 74]), "LSTM": model([66, 67, 68])}, seeds=3)
+    assert "RUM against LSTM: RUM has the lower 20-task mean error in every seed" in text and "RUM wins" in text
+    text = mean_comparisons({"RUM": model([72, 73, 74]), "MemN2N": model([70, 73, 88])}, seeds=3)
+    assert "Within seed spread" in text and "neither wins" in text
+    partial = model([72, 73]) | {2: {t: 74.0 for t in range(1, 19)}}  # seed 2 has 18 of 20 tasks
+    text = mean_comparisons({"RUM": partial, "LSTM": model([66, 67, 68])}, seeds=3)
+    assert "No verdict yet: 2 and 3 of 3 seeds" in text

@@ -117,6 +117,22 @@ def mean_over_tasks(per_seed: dict[int, dict[int, float]], tasks: int = 20) -> s
     return ", ".join(f"{m:.1f} ({n} tasks)" for m, n in partial) or "–"
 
 
+def mean_comparisons(per_seed: dict[str, dict[int, dict[int, float]]], seeds: int, tasks: int = 20) -> str:
+    """The seeded models' 20-task means, pair by pair: a model wins only where its seeds' means are all above the
+    other's (`seeds.verdict` on the mean error, 100 − accuracy), and "no verdict yet" while seeds miss tasks."""
+    from scripts.report.seeds import verdict
+
+    errors = {
+        m: [100 - statistics.mean(s.values()) for s in by_seed.values() if len(s) == tasks]
+        for m, by_seed in per_seed.items()
+    }
+    models = list(errors)
+    pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
+    return "The 20-task mean, model against model over the seeds: " + " ".join(
+        f"{a} against {b}: " + verdict(a, errors[a], b, errors[b], f"{tasks}-task mean error", seeds) for a, b in pairs
+    )
+
+
 def cell(values: list[float]) -> str:
     """One task's cell: the accuracy of one seed, or mean ± sample std of several."""
     if len(values) == 1:
@@ -274,6 +290,9 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
         f"| tasks ≥ 95% (each seed) | {' | '.join(passed)} | {' | '.join(f'{p}/20' for p in paper_passed)} |",
         "",
     ]
+    if len(seeded) > 1:
+        seeds = len(models[seeded[0]][1])
+        lines += [mean_comparisons({m: per_seed[m] for m in seeded}, seeds, len(TASK_NAMES)), ""]
     lines += seed_table(models, seeded, per_seed, TASK_NAMES)
     comparison = input_comparison(scores)
     lines += [paper_gaps(scores), ""] + ([comparison, ""] if comparison else [])
