@@ -33,6 +33,7 @@ import train
 from configs import ptb_fslstm, ptb_fsrum
 from configs.ptb_base import STEPS_PER_EPOCH
 from scripts.paper_scale import stream_train_step
+from training.huge_pages import reexec_with_huge_pages
 
 
 def fs_configs(f: float, fslstm_slow: int | None = None):
@@ -140,4 +141,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    reexec_with_huge_pages()  # 2 MiB pages as in train.py, whose step times this predicts
     main()
