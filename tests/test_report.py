@@ -353,7 +353,7 @@ def test_a_pair_whose_runs_differ_in_page_size_gets_no_verdict_on_time(tmp_path)
     pair where only some runs had them is not called, and the hardware column says which had them."""
     import json
 
-    from scripts.report.records import hardware, load_run
+    from scripts.report.records import hardware, hardware_of, load_run
     from scripts.report.seeds import ptb_seeds_section
 
     runs = tmp_path / "runs"
@@ -368,6 +368,9 @@ def test_a_pair_whose_runs_differ_in_page_size_gets_no_verdict_on_time(tmp_path)
             )
     assert hardware(load_run(str(runs), "ptb_cpu_seed0_rum")) == "CPU, 1 of 2 cores, 2 MiB pages"
     assert hardware(load_run(str(runs), "ptb_cpu_seed0_lstm")) == "CPU, 1 of 2 cores"
+    pair = [load_run(str(runs), f"ptb_cpu_seed0_{part}") for part in ("rum", "lstm")]
+    assert hardware_of(pair) == "CPU, 1 of 2 cores; 1 of the 2 runs with 2 MiB pages"
+    assert hardware_of(pair[:1]) == "CPU, 1 of 2 cores, 2 MiB pages" and hardware_of(pair[1:]) == "CPU, 1 of 2 cores"
     cpu = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[0]
     assert "No verdict on time: ptb_cpu_seed0_rum, ptb_cpu_seed1_rum, ptb_cpu_seed2_rum ran with 2 MiB" in cpu
     assert "wins" not in cpu  # the BPC ranges are disjoint, but the runs were not on one footing

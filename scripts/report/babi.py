@@ -7,7 +7,7 @@ import statistics
 
 from scripts.experiments import BABI_SEEDS
 from scripts.report.plots import kernel_collection
-from scripts.report.records import at_least, command, finished, fmt_time, hardware, load_run
+from scripts.report.records import at_least, command, finished, fmt_time, hardware_of, load_run
 
 # RUM paper, Table 4 (test accuracy %): RUM, LSTM (Weston et al.), GORU (Jing et al.), MemN2N (Sukhbaatar et al.);
 # which training-set size each column is, PAPER_COLUMNS.
@@ -241,7 +241,6 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
     done = {k: r for k, r in runs.items() if r and finished(r)}
     if not done:
         return lines + ["No run yet.", ""]
-    example = next(iter(done.values()))
     per_seed = {m: scores_from({(t, seed): r for (n, t, seed), r in runs.items() if n == m}) for m in models}
     scores = {m: by_task(s) for m, s in per_seed.items()}  # {model: {task: [each seed's test accuracy %]}}
     seeded = [m for m, (_, seeds) in models.items() if len(seeds) > 1]
@@ -302,7 +301,7 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
     total = sum(r["test"][-1]["wall_time"] for r in done.values())
     commands = " and ".join(command(run_name(prefix, 1), runs_label) for prefix, _ in models.values())
     lines += [
-        f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware(example)}). "
+        f"Training time of the {len(done)} finished runs: {fmt_time(total)} in all ({hardware_of(done.values())}). "
         f"Commands: {commands}, with `tasks=N` and `_qaN` for task N, and `--config.seed=S` and `_seedS` for "
         "seed S; `python -m scripts.experiments --list` prints them all.",
         "",

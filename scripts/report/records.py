@@ -107,6 +107,16 @@ def hardware(run: dict) -> str:
     return f"CPU, {cores}" + (", 2 MiB pages" if huge_pages(run) else "")
 
 
+def hardware_of(runs) -> str:
+    """The hardware of several runs: one run's description, with how many had 2 MiB pages where only some did."""
+    runs = list(runs)
+    with_huge = sum(huge_pages(r) for r in runs)
+    text = hardware(runs[0]).removesuffix(", 2 MiB pages")
+    if with_huge == len(runs):
+        return text + ", 2 MiB pages"
+    return text + (f"; {with_huge} of the {len(runs)} runs with 2 MiB pages" if with_huge else "")
+
+
 def huge_pages(run: dict) -> bool:
     """Whether the run's XLA:CPU buffers had 2 MiB pages (training/huge_pages.py): faster steps, the same numbers.
     Its wall times are then not comparable with those of runs without them (records before 2026-12-06)."""
