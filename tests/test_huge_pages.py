@@ -14,6 +14,11 @@ import pytest
 from training.huge_pages import TUNABLE, huge_pages_env, thp_mode
 
 ROOT = Path(__file__).resolve().parents[1]
+# the tests that start processes need a kernel and a C library that grant huge pages on request
+needs_huge_pages = pytest.mark.skipif(
+    huge_pages_env({k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}) is None,
+    reason="this machine's kernel or C library grants no huge pages on request (THP mode not 'madvise')",
+)
 
 
 def test_the_tunable_is_added_only_where_it_helps_and_is_not_set():
@@ -58,10 +63,7 @@ print("huge_kb", huge[0])
 """
 
 
-@pytest.mark.skipif(
-    huge_pages_env({k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}) is None,
-    reason="this machine's kernel or C library grants no huge pages on request (THP mode not 'madvise')",
-)
+@needs_huge_pages
 def test_reexec_keeps_the_process_and_its_large_mallocs_get_huge_pages(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(SCRIPT.format(root=str(ROOT))))
@@ -100,10 +102,7 @@ def test_run_info_records_the_page_size_setting(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    huge_pages_env({k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}) is None,
-    reason="this machine's kernel or C library grants no huge pages on request (THP mode not 'madvise')",
-)
+@needs_huge_pages
 def test_train_py_runs_with_the_tunable_unless_turned_off(tmp_path):
     """The door users take: `python train.py` re-executes itself with the tunable (its run_info.json says so),
     and trains as before; RUMJAX_HUGE_PAGES=0 keeps the process as started."""

@@ -96,7 +96,8 @@ def at_step(records: list[dict], step: int) -> dict | None:
     return before[-1] if before else None
 
 
-def hardware(run: dict) -> str:
+def machine(run: dict) -> str:
+    """Where the run ran: the accelerators, or the CPU cores it was allowed."""
     i = run["info"]
     if not i:
         return "?"
@@ -104,17 +105,20 @@ def hardware(run: dict) -> str:
         return f"{i['num_devices']}× {i['device_kind']}"
     allowed = i.get("cpus_allowed")
     cores = f"{allowed} of {i['cpu_count']} cores" if allowed else f"{i['cpu_count']} cores"
-    return f"CPU, {cores}" + (", 2 MiB pages" if huge_pages(run) else "")
+    return f"CPU, {cores}"
+
+
+def hardware(run: dict) -> str:
+    return machine(run) + (", 2 MiB pages" if huge_pages(run) else "")
 
 
 def hardware_of(runs) -> str:
-    """The hardware of several runs: one run's description, with how many had 2 MiB pages where only some did."""
+    """The hardware of several runs: one run's machine, with how many had 2 MiB pages where only some did."""
     runs = list(runs)
     with_huge = sum(huge_pages(r) for r in runs)
-    text = hardware(runs[0]).removesuffix(", 2 MiB pages")
     if with_huge == len(runs):
-        return text + ", 2 MiB pages"
-    return text + (f"; {with_huge} of the {len(runs)} runs with 2 MiB pages" if with_huge else "")
+        return machine(runs[0]) + ", 2 MiB pages"
+    return machine(runs[0]) + (f"; {with_huge} of the {len(runs)} runs with 2 MiB pages" if with_huge else "")
 
 
 def huge_pages(run: dict) -> bool:
