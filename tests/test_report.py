@@ -397,3 +397,42 @@ def test_babi_models_are_compared_on_the_20_task_mean_only_with_every_seed_compl
     partial = model([72, 73]) | {2: {t: 74.0 for t in range(1, 19)}}  # seed 2 has 18 of 20 tasks
     text = mean_comparisons({"RUM": partial, "LSTM": model([66, 67, 68])}, seeds=3)
     assert "No verdict yet: 2 and 3 of 3 seeds" in text
+
+
+def _has_colour(png: str, hex_colour: str, tolerance: int = 12) -> bool:
+    """Whether some pixel of `png` is within `tolerance` of `hex_colour` in every channel."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    target = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return bool(np.any(np.all(np.abs(pixels - target) <= tolerance, axis=-1)))
+
+
+def test_the_babi_figure_draws_every_seed_of_every_model_beside_the_paper(tmp_path):
+    from scripts.report.plots import task_scores
+
+    path = str(tmp_path / "tasks.png")
+    one = {"RUM": {t: [70.0, 72.0, 74.0] for t in range(1, 21)}}
+    assert (
+        task_scores(one, {"RUM": {t: 80.0 for t in range(1, 21)}}, path)
+        == f"![bAbI 10k test accuracy per task and seed]({path})"
+    )
+    assert _has_colour(path, "#1f77b4") and not _has_colour(path, "#ff7f0e")  # C0 only
+    two = one | {"LSTM": {3: [40.0]}}  # one task of one seed is enough to be drawn
+    task_scores(two, {}, path)
+    assert _has_colour(path, "#1f77b4") and _has_colour(path, "#ff7f0e")
+
+
+def test_the_seed_sections_draw_one_curve_per_seed(tmp_path):
+    from scripts.report.seeds import ptb_seeds_section
+
+    runs = tmp_path / "runs"
+    _fake_ptb_run(runs, "ptb_cpu_seed0_rum", 2.10)
+    text = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path)))
+    path = tmp_path / "ptb_cpu_seeds.png"
+    assert f"![PTB, RUM 128 against LN-LSTM 93]({path})" in text and "ptb_fs_seeds.png" not in text
+    assert _has_colour(str(path), "#1f77b4") and not _has_colour(str(path), "#ff7f0e")
+    _fake_ptb_run(runs, "ptb_cpu_seed1_lstm", 2.15, budget=600.0)  # its point beside the RUM's
+    ptb_seeds_section(str(runs), "RUNS", str(tmp_path))
+    assert _has_colour(str(path), "#ff7f0e")  # the LSTM's seed, in the second colour

@@ -6,7 +6,7 @@ import os
 import statistics
 
 from scripts.experiments import BABI_SEEDS
-from scripts.report.plots import kernel_collection
+from scripts.report.plots import kernel_collection, task_scores
 from scripts.report.records import at_least, command, finished, fmt_time, hardware_of, load_run
 
 # RUM paper, Table 4 (test accuracy %): RUM, LSTM (Weston et al.), GORU (Jing et al.), MemN2N (Sukhbaatar et al.);
@@ -293,6 +293,9 @@ def babi_section(runs_dir, runs_label: str, figures: str, scale: str = "10k") ->
         seeds = len(models[seeded[0]][1])
         lines += [mean_comparisons({m: per_seed[m] for m in seeded}, seeds, len(TASK_NAMES)), ""]
     lines += seed_table(models, seeded, per_seed, TASK_NAMES)
+    shown = {m: s for m, s in scores.items() if s}
+    paper = {m: {t: PAPER_TABLE4[t - 1][paper_column(m)] for t in s} for m, s in shown.items()}
+    lines += [task_scores(shown, paper, os.path.join(figures, f"babi{scale}_tasks.png")), ""]
     comparison = input_comparison(scores)
     lines += [paper_gaps(scores), ""] + ([comparison, ""] if comparison else [])
     embeds = question_embeds(done)

@@ -47,6 +47,75 @@ def plot_curves(
     plt.close(fig)
 
 
+def seed_curves(
+    models: dict[str, list[dict]],
+    key: str,
+    ylabel: str,
+    title: str,
+    path: str,
+    split: str = "test",
+    minutes: bool = False,
+    hline: float | None = None,
+    hline_label: str = "",
+) -> str:
+    """Each model's seeds as curves of one colour ({label: [its seeds' runs, in seed order]}): `key` against
+    the training step, or against wall time with `minutes`; returns the Markdown image."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    for i, (label, runs) in enumerate(models.items()):
+        for j, run in enumerate(runs):
+            records = run[split]
+            x = [r["wall_time"] / 60 if minutes else r["step"] for r in records]
+            ax.plot(
+                x,
+                [r[key] for r in records],
+                color=f"C{i}",
+                lw=1.2,
+                marker="o",
+                ms=2,
+                label=label if j == 0 else None,
+            )
+    if hline is not None:
+        ax.axhline(hline, color="k", ls="--", lw=1, label=hline_label)
+    ax.set_xlabel("wall time (minutes, one core)" if minutes else "training step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title} (one line per seed)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_png(fig, path)
+    plt.close(fig)
+    return f"![{title}]({path})"
+
+
+def task_scores(scores: dict[str, dict[int, list[float]]], paper: dict[str, dict[int, float]], path: str) -> str:
+    """Per-task test accuracy of several models, every seed a dot ({model: {task: [each seed's %]}}), beside
+    the paper's number for the same model ({model: {task: %}}) as a black bar; returns the Markdown image."""
+    plt = pyplot()
+    tasks = sorted({t for by_task in scores.values() for t in by_task})
+    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    width = 0.8 / len(scores)
+    offsets = {model: (i - (len(scores) - 1) / 2) * width for i, model in enumerate(scores)}
+    for i, (model, by_task) in enumerate(scores.items()):
+        for t, values in by_task.items():
+            x = [t + offsets[model]] * len(values)
+            ax.scatter(x, values, s=12, color=f"C{i}", label=model if t == min(by_task) else None)
+    marks = [(t + offsets[model], a) for model, by_task in paper.items() for t, a in by_task.items()]
+    if marks:
+        ax.scatter(*zip(*marks), marker="_", s=60, color="k", label="the paper's number for the model")
+    ax.set_xticks(tasks)
+    ax.set_xlabel("bAbI task")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 102)
+    ax.set_title("bAbI 10k: test accuracy per task, one dot per seed", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    save_png(fig, path)
+    plt.close(fig)
+    return f"![bAbI 10k test accuracy per task and seed]({path})"
+
+
 def kernel_heatmap(runs_dir: str, name: str, title: str, path: str) -> str | None:
     """A temperature map of W_hτ (the kernel generating the memory target τ) of a trained RUM, as Figure 3,
     from its checkpoint or archived kernels.npz (records.load_kernels); None when the run has neither."""

@@ -3,9 +3,11 @@ comparison won only when the seeds' ranges do not overlap."""
 
 from __future__ import annotations
 
+import os
 import statistics
 
 from scripts.experiments import EXPERIMENTS, RECALL_BUDGETS
+from scripts.report.plots import seed_curves
 from scripts.report.records import at_step, command, finished, first_reaching, fmt_time, huge_pages, load_run
 
 # (model label, the runs of its seeds 0, 1, 2): RUM λ = 1 against the learned-update memory, recall T = 30
@@ -62,7 +64,7 @@ def recall_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         "| model | seed | steps to 99% | wall time to 99% | acc. at budget | steps run | command |",
         "|---|---|---|---|---|---|---|",
     ]
-    steps, minutes, loaded = {}, {}, []
+    steps, minutes, loaded, curves = {}, {}, [], {}
     for label, names in RECALL_SEEDS:
         steps[label], minutes[label] = [], []
         for seed, name in enumerate(names):
@@ -71,6 +73,7 @@ def recall_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
                 lines.append(f"| {label} | {seed} | not run | | | | {command(name, runs_label)} |")
                 continue
             loaded.append(run)
+            curves.setdefault(label, []).append(run)
             hit = first_reaching(run["test"], "accuracy", 0.99)
             at = at_step(run["test"], budget)
             last = run["test"][-1]["step"]
@@ -95,12 +98,22 @@ def recall_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         f"{spread(mb, 1)}. " + (mixed_pages(loaded) or verdict(a, ma, b, mb, "wall time to 99%", seeds)),
         "",
     ]
+    if curves:
+        path = os.path.join(figures, "recall_t30_seeds.png")
+        figure = seed_curves(curves, "accuracy", "test accuracy", "Recall T = 30", path, hline=0.99, hline_label="99%")
+        lines += [figure, ""]
     return lines
 
 
 PTB_SEED_TITLES = {
     "ptb_cpu_seeds": "### CPU-scale RUM 128 against LN-LSTM 93 over three seeds (authors' stream, 20 minutes each)",
     "ptb_fs_seeds": "### FS-RUM-2 against FS-LSTM-2 at f = 0.25 over three seeds (authors' stream, two hours each)",
+}
+
+
+PTB_SEED_PLOTS = {
+    "ptb_cpu_seeds": "PTB, RUM 128 against LN-LSTM 93",
+    "ptb_fs_seeds": "PTB, FS-RUM-2 against FS-LSTM-2",
 }
 
 
@@ -122,7 +135,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         lines += [PTB_SEED_TITLES[group], "", "| model | seed | steps (epochs) | final test BPC | command |"]
         lines.append("|---|---|---|---|---|")
         bpc: dict[str, list[float]] = {}
-        loaded = []
+        loaded, curves = [], {}
         for part, _ in pair:
             names = [f"{group.removesuffix('_seeds')}_seed{seed}_{part}" for seed in PTB_SEEDS]
             label = EXPERIMENTS[names[0]].label
@@ -133,6 +146,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
                     lines.append(f"| {label} | {seed} | not run | | {command(name, runs_label)} |")
                     continue
                 loaded.append(run)
+                curves.setdefault(label, []).append(run)
                 last = run["test"][-1]["step"]
                 final = run["final_test"][-1]["bpc"] if finished(run) and run["final_test"] else None
                 if final is not None:
@@ -147,4 +161,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
             + (mixed_pages(loaded) or verdict(a, sa, b, sb, "final test BPC", len(PTB_SEEDS))),
             "",
         ]
+        if curves:
+            path = os.path.join(figures, f"{group}.png")
+            lines += [seed_curves(curves, "bpc", "validation BPC", PTB_SEED_PLOTS[group], path, "valid", True), ""]
     return lines
