@@ -436,3 +436,17 @@ def test_the_seed_sections_draw_one_curve_per_seed(tmp_path):
     _fake_ptb_run(runs, "ptb_cpu_seed1_lstm", 2.15, budget=600.0)  # its point beside the RUM's
     ptb_seeds_section(str(runs), "RUNS", str(tmp_path))
     assert _has_colour(str(path), "#ff7f0e")  # the LSTM's seed, in the second colour
+
+
+def test_readme_gives_a_ptb_pair_over_its_seeds_once_two_have_finished(tmp_path):
+    from scripts.report.summary import _ptb_seeds
+
+    runs = tmp_path / "runs"
+    assert _ptb_seeds(str(runs), "ptb_cpu", "rum") == "not run"
+    _fake_ptb_run(runs, "ptb_cpu_seed0_rum", 2.10)
+    _fake_ptb_run(runs, "ptb_cpu_seed1_rum", None)  # stopped before its budget: no final test
+    assert _ptb_seeds(str(runs), "ptb_cpu", "rum") == "2.100 (1 of 3 seeds)"
+    _fake_ptb_run(runs, "ptb_cpu_seed2_rum", 2.12)
+    assert (
+        _ptb_seeds(str(runs), "ptb_cpu", "rum") == "2.110 ± 0.014 (2 seeds, `ptb.char` stream)"
+    )  # as saved before task_options.files

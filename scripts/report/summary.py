@@ -46,6 +46,22 @@ def _ptb(runs, name: str) -> str:
     return f"{run['final_test'][-1]['bpc']:.3f} ({STREAM_LABEL[stream(run)]} stream)"
 
 
+def _ptb_seeds(runs, group: str, part: str) -> str:
+    """The final test BPC of a PTB pair's model over its seeds (mean ± std), or the seeds finished so far."""
+    from scripts.experiments import PTB_SEEDS
+
+    done = [
+        run
+        for run in (load_run(runs, f"{group}_seed{seed}_{part}") for seed in PTB_SEEDS)
+        if run is not None and finished(run) and run["final_test"]
+    ]
+    bpc = [run["final_test"][-1]["bpc"] for run in done]
+    if len(bpc) < 2:
+        return f"{bpc[0]:.3f} (1 of {len(PTB_SEEDS)} seeds)" if bpc else "not run"
+    streams = " and ".join(sorted({STREAM_LABEL[stream(run)] for run in done}))
+    return f"{statistics.mean(bpc):.3f} ± {statistics.stdev(bpc):.3f} ({len(bpc)} seeds, {streams} stream)"
+
+
 def summary_table(runs) -> list[str]:
     """The rows of README's results table: experiment, model, here, the paper's, where RESULTS.md has it."""
     rows = [
@@ -63,6 +79,13 @@ def summary_table(runs) -> list[str]:
         ("", "LSTM", _recall(runs, "recall50_lstm", 50), "20.5%"),
         ("bAbI 10k, mean test accuracy (20 tasks)", "RUM 256", _babi(runs, "babi10k_rum_qa"), "73.2%"),
         ("", "LSTM 256", _babi(runs, "babi10k_lstm_qa"), "49% (1k)"),
+        (
+            "PTB, test BPC, CPU scale, 20 min on one core each",
+            "RUM 128",
+            _ptb_seeds(runs, "ptb_cpu", "rum"),
+            "not in the paper",
+        ),
+        ("", "LN-LSTM 93", _ptb_seeds(runs, "ptb_cpu", "lstm"), "not in the paper"),
         ("PTB, test BPC, FS pair at 0.25× size, 2 h CPU", "FS-RUM-2", _ptb(runs, "ptb_fs_rum2"), "1.189 (full size)"),
         ("", "FS-LSTM-2", _ptb(runs, "ptb_fs_lstm2"), "1.190 (full size)"),
     ]
