@@ -100,8 +100,17 @@ for _seed in (1, 2):
             "recall_t30_seeds", _label, f"configs/recall.py:{_variant}", (*RECALL_BUDGET_T30, f"--config.seed={_seed}")
         )
 # The authors' data regime (configs/README.md): one fixed set of 100k sequences, cycled, 10k validated every 1000;
-# beside the same models on fresh data, validated the same way, run with the same code
-for _cell, _label in (("rum", "RUM λ=1"), ("lstm", "LSTM"), ("gru", "GRU")):
+# beside the same models on fresh data, validated the same way, run with the same code. RUM, the authors' code's
+# baselines (LSTM, GRU), and the two strongest baselines of the paper's Table 1 at T = 30 (FW-LN and WeiNet, 100%
+# each there; here FW-LN and our WeiNet-style learned-update memory)
+RECALL_REGIME_CELLS = (
+    ("rum", "RUM λ=1"),
+    ("lstm", "LSTM"),
+    ("gru", "GRU"),
+    ("fast_weights", "FW-LN"),
+    ("learned_memory", "learned-update memory"),
+)
+for _cell, _label in RECALL_REGIME_CELLS:
     EXPERIMENTS[f"recall30_fixed_{_cell}"] = Experiment(
         "recall_t30_regime", f"{_label}, fixed 100k set", f"configs/recall.py:cpu,fixed,{_cell}", RECALL_BUDGET_T30
     )
