@@ -415,12 +415,12 @@ def test_the_babi_figure_draws_every_seed_of_every_model_beside_the_paper(tmp_pa
     path = str(tmp_path / "tasks.png")
     one = {"RUM": {t: [70.0, 72.0, 74.0] for t in range(1, 21)}}
     assert (
-        task_scores(one, {"RUM": {t: 80.0 for t in range(1, 21)}}, path)
+        task_scores(one, {"RUM": {t: 80.0 for t in range(1, 21)}}, "bAbI 10k", path)
         == f"![bAbI 10k test accuracy per task and seed]({path})"
     )
     assert _has_colour(path, "#1f77b4") and not _has_colour(path, "#ff7f0e")  # C0 only
     two = one | {"LSTM": {3: [40.0]}}  # one task of one seed is enough to be drawn
-    task_scores(two, {}, path)
+    task_scores(two, {}, "bAbI 10k", path)
     assert _has_colour(path, "#1f77b4") and _has_colour(path, "#ff7f0e")
 
 

@@ -58,7 +58,7 @@ def seed_curves(
     hline: float | None = None,
     hline_label: str = "",
 ) -> str:
-    """Each model's seeds as curves of one colour ({label: [its seeds' runs, in seed order]}): `key` against
+    """Each model's runs (its seeds) as curves of one colour ({label: [its runs, in seed order]}): `key` against
     the training step, or against wall time with `minutes`; returns the Markdown image."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
@@ -79,7 +79,8 @@ def seed_curves(
         ax.axhline(hline, color="k", ls="--", lw=1, label=hline_label)
     ax.set_xlabel("wall time (minutes, one core)" if minutes else "training step")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{title} (one line per seed)", fontsize=10)
+    seeded = any(len(runs) > 1 for runs in models.values())
+    ax.set_title(f"{title} (one line per seed)" if seeded else title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -88,7 +89,9 @@ def seed_curves(
     return f"![{title}]({path})"
 
 
-def task_scores(scores: dict[str, dict[int, list[float]]], paper: dict[str, dict[int, float]], path: str) -> str:
+def task_scores(
+    scores: dict[str, dict[int, list[float]]], paper: dict[str, dict[int, float]], title: str, path: str
+) -> str:
     """Per-task test accuracy of several models, every seed a dot ({model: {task: [each seed's %]}}), beside
     the paper's number for the same model ({model: {task: %}}) as a black bar; returns the Markdown image."""
     plt = pyplot()
@@ -107,13 +110,13 @@ def task_scores(scores: dict[str, dict[int, list[float]]], paper: dict[str, dict
     ax.set_xlabel("bAbI task")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 102)
-    ax.set_title("bAbI 10k: test accuracy per task, one dot per seed", fontsize=10)
+    ax.set_title(f"{title}: test accuracy per task, one dot per seed", fontsize=10)
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     save_png(fig, path)
     plt.close(fig)
-    return f"![bAbI 10k test accuracy per task and seed]({path})"
+    return f"![{title} test accuracy per task and seed]({path})"
 
 
 def kernel_heatmap(runs_dir: str, name: str, title: str, path: str) -> str | None:

@@ -6,7 +6,7 @@ import json
 import os
 
 from scripts.experiments import EXPERIMENTS
-from scripts.report.plots import pyplot, save_png
+from scripts.report.plots import seed_curves
 from scripts.report.records import command, find_file, finished, fmt_time, group_runs, hardware, status
 
 PTB_PAIRS = {
@@ -97,26 +97,11 @@ def ptb_pair_section(runs_dir: str, runs_label: str, figures: str, group: str) -
             else f"| {label} | {STREAM_LABEL[stream(run)]} | | {last['step']}{status(run)} | – | – |{final_cell} | | {command(run['name'], runs_label)} |"
         )
     path = os.path.join(figures, f"{group}.png")
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+    curves: dict[str, list[dict]] = {}
     for run in runs:
-        valid = run["valid"]
-        ax.plot(
-            [r["wall_time"] / 60 for r in valid],
-            [r["bpc"] for r in valid],
-            marker="o",
-            ms=3,
-            label=EXPERIMENTS[run["name"]].label,
-        )
-    ax.set_xlabel("wall time (minutes, one core)")
-    ax.set_ylabel("validation BPC")
-    ax.set_title(plot_title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_png(fig, path)
-    plt.close(fig)
-    return lines + [""] + ptb_verdict(runs) + [f"![PTB validation BPC against wall time]({path})", ""]
+        curves.setdefault(EXPERIMENTS[run["name"]].label, []).append(run)
+    figure = seed_curves(curves, "bpc", "validation BPC", plot_title, path, "valid", minutes=True)
+    return lines + [""] + ptb_verdict(runs) + [figure, ""]
 
 
 def best_valid_bpc(run: dict) -> tuple[dict | None, dict | None]:

@@ -53,6 +53,11 @@ def mixed_pages(runs: list[dict]) -> str | None:
     )
 
 
+def final_bpc(run: dict) -> float | None:
+    """A finished PTB run's final test BPC (the best-on-valid model over the whole test stream), else None."""
+    return run["final_test"][-1]["bpc"] if finished(run) and run["final_test"] else None
+
+
 def recall_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
     lines = ["## Associative Recall T = 30 over three seeds: RUM λ = 1 against the learned-update memory", ""]
     budget = RECALL_BUDGETS[30]
@@ -148,7 +153,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
                 loaded.append(run)
                 curves.setdefault(label, []).append(run)
                 last = run["test"][-1]["step"]
-                final = run["final_test"][-1]["bpc"] if finished(run) and run["final_test"] else None
+                final = final_bpc(run)
                 if final is not None:
                     bpc[label].append(final)
                 steps = f"{last}{epochs(run)}" + ("" if finished(run) else " (unfinished)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import statistics
 
-from scripts.experiments import BABI_SEEDS, RECALL_BUDGETS
+from scripts.experiments import BABI_SEEDS, PTB_SEEDS, RECALL_BUDGETS
 from scripts.report.babi import seed_scores
 from scripts.report.ptb import STREAM_LABEL, stream
 from scripts.report.records import at_step, finished, load_run
+from scripts.report.seeds import final_bpc
 
 
 def _recall(runs, name: str, length: int) -> str:
@@ -48,14 +49,9 @@ def _ptb(runs, name: str) -> str:
 
 def _ptb_seeds(runs, group: str, part: str) -> str:
     """The final test BPC of a PTB pair's model over its seeds (mean ± std), or the seeds finished so far."""
-    from scripts.experiments import PTB_SEEDS
-
-    done = [
-        run
-        for run in (load_run(runs, f"{group}_seed{seed}_{part}") for seed in PTB_SEEDS)
-        if run is not None and finished(run) and run["final_test"]
-    ]
-    bpc = [run["final_test"][-1]["bpc"] for run in done]
+    loaded = (load_run(runs, f"{group}_seed{seed}_{part}") for seed in PTB_SEEDS)
+    done = [run for run in loaded if run is not None and final_bpc(run) is not None]
+    bpc = [final_bpc(run) for run in done]
     if len(bpc) < 2:
         return f"{bpc[0]:.3f} (1 of {len(PTB_SEEDS)} seeds)" if bpc else "not run"
     streams = " and ".join(sorted({STREAM_LABEL[stream(run)] for run in done}))
