@@ -201,6 +201,20 @@ def paper_gaps(scores: dict[str, dict[int, list[float]]], points: float = 10.0) 
     )
 
 
+def _word_against_sentence_range(sentence: dict, word: dict, tasks: list[int]) -> str:
+    """Where the word-level mean lies against the range of the sentence-level seeds, task by task
+    (only when the sentence level has several seeds: one seed has no range)."""
+    if not any(len(sentence[t]) > 1 for t in tasks):
+        return ""
+    sides: dict[str, list[int]] = {"above": [], "below": [], "inside": []}
+    for t in tasks:
+        w = statistics.mean(word[t])
+        side = "above" if w > max(sentence[t]) else "below" if w < min(sentence[t]) else "inside"
+        sides[side].append(t)
+    said = [f"{side} on {', '.join(map(str, ts))}" for side, ts in sides.items() if ts]
+    return f" (word level against the sentence-level seeds' range, by task: {'; '.join(said)}; of {len(tasks)})"
+
+
 def input_comparison(scores: dict[str, dict[int, list[float]]]) -> str:
     """One sentence: the same model on the sentence-level and the word-level input ("X (sentence)" and
     "X (word)" in `scores`, {task: [each seed's accuracy]}), task by task where both ran (seed means)."""
@@ -216,6 +230,7 @@ def input_comparison(scores: dict[str, dict[int, list[float]]]) -> str:
                 + ", task ".join(
                     f"{t}: {statistics.mean(tasks[t]):.1f} against {statistics.mean(word[t]):.1f}" for t in both
                 )
+                + _word_against_sentence_range(tasks, word, both)
             )
     if not parts:
         return ""
