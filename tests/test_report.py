@@ -228,7 +228,13 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
             "RUM 256 (word)": {1: [93.0], 2: [39.0], 3: [35.0]},
         }
     )
-    assert "by task: above on 3; below on 2; inside on 1; of 3)" in text
+    assert "by task: above on 3; below on 2; inside on 1; of 3)" in text  # task 3 has one seed: no mean
+    text = input_comparison(
+        {"RUM 256 (sentence)": {1: [90.0, 96.0], 2: [40.0, 44.0]}, "RUM 256 (word)": {1: [93.0], 2: [39.0]}}
+    )
+    assert "of 2; the 2-task mean, 66.0, is inside the sentence-level seeds' 65.0–70.0)" in text
+    text = input_comparison({"RUM 256 (sentence)": {1: [90.0, 96.0], 2: [40.0, 44.0]}, "RUM 256 (word)": {1: [93.0]}})
+    assert "mean" not in text  # the word level has not run every task
     single = input_comparison({"RUM 256 (sentence)": {1: [90.0]}, "RUM 256 (word)": {1: [93.0]}})
     assert single.endswith("task 1: 90.0 against 93.0.")  # one sentence seed: no range to place it in
     assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with

@@ -212,7 +212,18 @@ def _word_against_sentence_range(sentence: dict, word: dict, tasks: list[int]) -
         side = "above" if w > max(sentence[t]) else "below" if w < min(sentence[t]) else "inside"
         sides[side].append(t)
     said = [f"{side} on {', '.join(map(str, ts))}" for side, ts in sides.items() if ts]
-    return f" (word level against the sentence-level seeds' range, by task: {'; '.join(said)}; of {len(tasks)})"
+    text = f"word level against the sentence-level seeds' range, by task: {'; '.join(said)}; of {len(tasks)}"
+    seeds = {len(sentence[t]) for t in sentence}
+    if set(tasks) == set(sentence) and len(seeds) == 1 and seeds != {1}:  # every task, every seed
+        k = seeds.pop()
+        per_seed = [statistics.mean(sentence[t][i] for t in tasks) for i in range(k)]
+        w = statistics.mean(statistics.mean(word[t]) for t in tasks)
+        side = "above" if w > max(per_seed) else "below" if w < min(per_seed) else "inside"
+        text += (
+            f"; the {len(tasks)}-task mean, {w:.1f}, is {side} the sentence-level seeds' "
+            f"{min(per_seed):.1f}–{max(per_seed):.1f}"
+        )
+    return f" ({text})"
 
 
 def input_comparison(scores: dict[str, dict[int, list[float]]]) -> str:
