@@ -222,6 +222,7 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
     )
     assert "RUM 256, task 4: 69.7 against 82.5, task 18: 59.1 against 93.0 (" in text  # seed means
     assert "by task: above on 4, 18; of 2)" in text  # 82.5 > 70.7, the best sentence seed
+    assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
     text = input_comparison(
         {
             "RUM 256 (sentence)": {1: [90.0, 96.0], 2: [40.0, 44.0], 3: [30.0]},
@@ -237,7 +238,6 @@ def test_input_comparison_pairs_the_sentence_and_word_columns_of_one_model():
     assert "mean" not in text  # the word level has not run every task
     single = input_comparison({"RUM 256 (sentence)": {1: [90.0]}, "RUM 256 (word)": {1: [93.0]}})
     assert single.endswith("task 1: 90.0 against 93.0.")  # one sentence seed: no range to place it in
-    assert "LSTM" not in text and "MemN2N" not in text  # no word-level LSTM to compare with
     assert input_comparison({"RUM 256 (sentence)": {1: [97.5]}, "RUM 256 (word)": {}}) == ""
 
 

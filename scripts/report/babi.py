@@ -166,6 +166,11 @@ def paper_column(model: str) -> int:
     return 3 if "MemN2N" in model else 2 if "GORU" in model else 1 if "LSTM" in model else 0
 
 
+def side_of(value: float, values: list[float]) -> str:
+    """ "above", "below" or "inside": where `value` lies against the range of `values` (a model's seeds)."""
+    return "above" if value > max(values) else "below" if value < min(values) else "inside"
+
+
 def paper_gaps(scores: dict[str, dict[int, list[float]]], points: float = 10.0) -> str:
     """One sentence: for each model ({model: {task: [each seed's test accuracy %]}}), the tasks whose seed mean is
     more than `points` below or above the paper's column for the same model (PAPER_TABLE4), and, with several
@@ -175,8 +180,7 @@ def paper_gaps(scores: dict[str, dict[int, list[float]]], points: float = 10.0) 
         if len(values) == 1:
             return f"{values[0]:.1f} vs {paper}"
         lo, hi = min(values), max(values)
-        side = "below the range" if paper < lo else "above the range" if paper > hi else "inside the range"
-        return f"mean {statistics.mean(values):.1f}, seeds {lo:.1f}–{hi:.1f}; paper {paper}, {side}"
+        return f"mean {statistics.mean(values):.1f}, seeds {lo:.1f}–{hi:.1f}; paper {paper}, {side_of(paper, values)} the range"
 
     parts = []
     for m, tasks in scores.items():
@@ -208,9 +212,7 @@ def _word_against_sentence_range(sentence: dict, word: dict, tasks: list[int]) -
         return ""
     sides: dict[str, list[int]] = {"above": [], "below": [], "inside": []}
     for t in tasks:
-        w = statistics.mean(word[t])
-        side = "above" if w > max(sentence[t]) else "below" if w < min(sentence[t]) else "inside"
-        sides[side].append(t)
+        sides[side_of(statistics.mean(word[t]), sentence[t])].append(t)
     said = [f"{side} on {', '.join(map(str, ts))}" for side, ts in sides.items() if ts]
     text = f"word level against the sentence-level seeds' range, by task: {'; '.join(said)}; of {len(tasks)}"
     seeds = {len(sentence[t]) for t in sentence}
@@ -218,9 +220,8 @@ def _word_against_sentence_range(sentence: dict, word: dict, tasks: list[int]) -
         k = seeds.pop()
         per_seed = [statistics.mean(sentence[t][i] for t in tasks) for i in range(k)]
         w = statistics.mean(statistics.mean(word[t]) for t in tasks)
-        side = "above" if w > max(per_seed) else "below" if w < min(per_seed) else "inside"
         text += (
-            f"; the {len(tasks)}-task mean, {w:.1f}, is {side} the sentence-level seeds' "
+            f"; the {len(tasks)}-task mean, {w:.1f}, is {side_of(w, per_seed)} the sentence-level seeds' "
             f"{min(per_seed):.1f}–{max(per_seed):.1f}"
         )
     return f" ({text})"
