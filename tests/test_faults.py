@@ -444,18 +444,3 @@ def test_a_disk_that_fills_during_the_run_stops_it_in_one_line_and_the_last_chec
         assert fault_injection.compare(read_metrics(str(reference)), read_metrics(str(workdir)), steps) == []
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def test_a_metrics_line_cut_short_by_a_full_disk_is_dropped_on_resume_and_a_bad_line_elsewhere_is_named(tmp_path):
-    from training.metric_log import MetricLog
-
-    good = '{"step": 1, "split": "train", "wall_time": 0.1, "loss": 2.0}\n'
-    (tmp_path / "metrics.jsonl").write_text(good + '{"step": 2, "split": "tr')
-    assert [r["step"] for r in read_metrics(str(tmp_path))] == [1]
-    log = MetricLog(str(tmp_path), resume_step=1)  # rewrites the file without the torn line
-    log.write(2, "train", 0.2, {"loss": 1.5})
-    log.close()
-    assert [r["step"] for r in read_metrics(str(tmp_path))] == [1, 2]
-    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "spl\n' + good)
-    with pytest.raises(ValueError, match=r"metrics.jsonl: line 1 is not a JSON record"):
-        read_metrics(str(tmp_path))

@@ -2,7 +2,12 @@
 
 Each JSON line is ``{"step": int, "split": "train" | "test" | ..., "wall_time": seconds of
 training so far, <metric>: float, ...}``. TensorBoard scalars are named ``<split>/<metric>``;
-they are written by tensorboardX, which needs no TensorFlow.
+they are written with tensorboardX's event-file writer and protos, which need no TensorFlow.
+
+Both files are written in the calling thread and flushed at each record, so a write that fails (a full
+disk) raises there, where train.py reports it in one line. (tensorboardX's `SummaryWriter` writes from a
+background thread: once that thread had died of a full disk, its bounded queue filled and the training
+loop blocked in `add_scalar` for ever.)
 """
 
 from __future__ import annotations
@@ -10,6 +15,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import time
+
+from tensorboardX.event_file_writer import EventsWriter
+from tensorboardX.proto.event_pb2 import Event, SessionLog
+from tensorboardX.proto.summary_pb2 import Summary
 
 __all__ = ["MetricLog", "read_metrics"]
 
@@ -43,23 +53,29 @@ class MetricLog:
     """Appends metrics to <workdir>/metrics.jsonl and TensorBoard; on resume, drops records past `resume_step`."""
 
     def __init__(self, workdir: str, resume_step: int = 0):
-        from tensorboardX import SummaryWriter
-
         self.path = os.path.join(workdir, METRICS_FILE)
         kept = [r for r in read_metrics(workdir) if r["step"] <= resume_step]
         with open(self.path + ".tmp", "w") as f:  # written aside, then renamed: a kill here loses nothing
             f.writelines(json.dumps(r) + "\n" for r in kept)
         os.replace(self.path + ".tmp", self.path)
-        self._tb = SummaryWriter(os.path.join(workdir, "tb"), purge_step=resume_step + 1 if resume_step else None)
+        tb = os.path.join(workdir, "tb")
+        os.makedirs(tb, exist_ok=True)
+        # a new events file; its name ends in the time in ns, so a resume within the same second neither
+        # overwrites the last file nor sorts before it (TensorBoard reads a folder's files in name order)
+        self._tb = EventsWriter(os.path.join(tb, "events"), f".{time.time_ns()}")
+        self._tb.write_event(Event(wall_time=time.time(), file_version="brain.Event:2"))  # version 2 purges on START
+        if resume_step:  # TensorBoard hides the earlier files' events from this step on: the resumed ones replace them
+            self._tb.write_event(Event(step=resume_step + 1, session_log=SessionLog(status=SessionLog.START)))
+        self._tb.flush()
 
     def write(self, step: int, split: str, wall_time: float, metrics: dict) -> None:
         record = {"step": int(step), "split": split, "wall_time": round(float(wall_time), 3)}
         record.update({k: float(v) for k, v in metrics.items()})
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
-        for key, value in metrics.items():
-            self._tb.add_scalar(f"{split}/{key}", float(value), int(step))
+        values = [Summary.Value(tag=f"{split}/{key}", simple_value=float(v)) for key, v in metrics.items()]
+        self._tb.write_event(Event(wall_time=time.time(), step=int(step), summary=Summary(value=values)))
+        self._tb.flush()
 
     def close(self) -> None:
-        self._tb.flush()
         self._tb.close()
