@@ -10,6 +10,7 @@ import threading
 import pytest
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 
+from tests.test_faults import _mount_tmpfs
 from training.metric_log import MetricLog, read_metrics
 
 
@@ -67,9 +68,7 @@ def test_a_full_disk_under_tensorboard_raises_in_the_writing_thread_instead_of_b
     the caller's thread within a few records. (With tensorboardX's queued writer, its thread died of the error
     and the caller blocked for ever once the queue was full: train.py never reported the fault.)"""
     tb = tmp_path / "tb"
-    tb.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tb)], capture_output=True)
-    assert mounted.returncode == 0, mounted.stderr
+    assert _mount_tmpfs(tb, "1m")
     outcome: list[BaseException | int] = []
 
     def fill_then_log():

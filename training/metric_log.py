@@ -69,11 +69,11 @@ class MetricLog:
         self._tb.flush()
 
     def write(self, step: int, split: str, wall_time: float, metrics: dict) -> None:
-        record = {"step": int(step), "split": split, "wall_time": round(float(wall_time), 3)}
-        record.update({k: float(v) for k, v in metrics.items()})
+        scalars = {key: float(v) for key, v in metrics.items()}
+        record = {"step": int(step), "split": split, "wall_time": round(float(wall_time), 3), **scalars}
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
-        values = [Summary.Value(tag=f"{split}/{key}", simple_value=float(v)) for key, v in metrics.items()]
+        values = [Summary.Value(tag=f"{split}/{key}", simple_value=v) for key, v in scalars.items()]
         self._tb.write_event(Event(wall_time=time.time(), step=int(step), summary=Summary(value=values)))
         self._tb.flush()
 
