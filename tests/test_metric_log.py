@@ -55,7 +55,7 @@ def test_scalars_reach_tensorboard_and_a_resume_replaces_the_steps_after_its_che
     files = glob.glob(str(tmp_path / "tb" / "events.out.tfevents.*"))
     assert len(files) == 2  # the first file is kept
     for path in files:  # TensorBoard purges on a START only in files of version 2
-        assert _events(path)[1].file_version == "brain.Event:2"
+        assert _events(path)[0].file_version == "brain.Event:2"
     shown = _scalars(tmp_path)
     assert shown == {("train/loss", 1): 3.0, ("train/grad_norm", 1): 0.5, ("train/loss", 2): 7.0,
                      ("train/grad_norm", 2): 0.5}  # fmt: skip

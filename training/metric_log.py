@@ -61,9 +61,9 @@ class MetricLog:
         tb = os.path.join(workdir, "tb")
         os.makedirs(tb, exist_ok=True)
         # a new events file; its name ends in the time in ns, so a resume within the same second neither
-        # overwrites the last file nor sorts before it (TensorBoard reads a folder's files in name order)
+        # overwrites the last file nor sorts before it (TensorBoard reads a folder's files in name order).
+        # EventsWriter opens it with a file_version "brain.Event:2" event: TensorBoard purges on START only then.
         self._tb = EventsWriter(os.path.join(tb, "events"), f".{time.time_ns()}")
-        self._tb.write_event(Event(wall_time=time.time(), file_version="brain.Event:2"))  # version 2 purges on START
         if resume_step:  # TensorBoard hides the earlier files' events from this step on: the resumed ones replace them
             self._tb.write_event(Event(step=resume_step + 1, session_log=SessionLog(status=SessionLog.START)))
         self._tb.flush()
