@@ -461,7 +461,7 @@ def test_readme_gives_a_ptb_pair_over_its_seeds_once_two_have_finished(tmp_path)
     assert _ptb_seeds(str(runs), "ptb_cpu", "rum") == "not run"
     _fake_ptb_run(runs, "ptb_cpu_seed0_rum", 2.10)
     _fake_ptb_run(runs, "ptb_cpu_seed1_rum", None)  # stopped before its budget: no final test
-    assert _ptb_seeds(str(runs), "ptb_cpu", "rum") == "2.100 (1 of 3 seeds)"
+    assert _ptb_seeds(str(runs), "ptb_cpu", "rum") == "2.100 (1 of 3 seeds, `ptb.char` stream)"
     _fake_ptb_run(runs, "ptb_cpu_seed2_rum", 2.12)
     assert (
         _ptb_seeds(str(runs), "ptb_cpu", "rum") == "2.110 ± 0.014 (2 seeds, `ptb.char` stream)"
