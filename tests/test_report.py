@@ -322,7 +322,7 @@ def test_the_archive_keeps_a_record_that_reaches_further_than_a_rerun(tmp_path):
     assert read_metrics(str(tmp_path / "kept" / "recall30_lstm"))[-1]["step"] == 1000
 
 
-def _fake_ptb_run(runs, name: str, final_bpc: float | None, budget: float = 1200.0) -> None:
+def _fake_ptb_run(runs, name: str, final_bpc: float | None, budget: float = 1200.0, step: int = 500) -> None:
     """A PTB workdir's records only: config.json and metrics.jsonl, finished at its time budget with a final
     test BPC (None: stopped before the budget, no final test)."""
     import json
@@ -333,11 +333,11 @@ def _fake_ptb_run(runs, name: str, final_bpc: float | None, budget: float = 1200
     (workdir / "config.json").write_text(json.dumps({**config, "task_options": {**config["task_options"]}}))
     wall = budget if final_bpc is not None else budget / 2
     records = [
-        {"step": 500, "split": "valid", "wall_time": wall, "bpc": 2.0, "loss": 1.4},
-        {"step": 500, "split": "test", "wall_time": wall, "bpc": 2.0, "loss": 1.4},
+        {"step": step, "split": "valid", "wall_time": wall, "bpc": 2.0, "loss": 1.4},
+        {"step": step, "split": "test", "wall_time": wall, "bpc": 2.0, "loss": 1.4},
     ]
     if final_bpc is not None:
-        records.append({"step": 500, "split": "final_test", "wall_time": wall, "bpc": final_bpc, "loss": 1.4})
+        records.append({"step": step, "split": "final_test", "wall_time": wall, "bpc": final_bpc, "loss": 1.4})
     (workdir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
@@ -362,6 +362,26 @@ def test_ptb_seeds_section_calls_a_pair_won_only_when_the_seeds_ranges_do_not_ov
     _fake_ptb_run(runs, "ptb_fs_seed2_lstm2", 1.73, 7200.0)
     fs = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[1]
     assert "Within seed spread" in fs and "neither wins" in fs  # 1.70–1.75 against 1.72–1.74
+
+
+def test_a_pair_whose_budget_bought_more_steps_in_one_seed_says_so(tmp_path):
+    """A wall-time budget buys the steps the machine allows: where a model's steps differ by more than 5% between
+    seeds, the section says that its spread holds the machine's speed, naming each model's range."""
+    from scripts.report.seeds import ptb_seeds_section
+
+    runs = tmp_path / "runs"
+    for seed, (rum_steps, lstm_steps) in enumerate(((2751, 2651), (3251, 3181))):
+        _fake_ptb_run(runs, f"ptb_fs_seed{seed}_rum2", 1.70, 7200.0, rum_steps)
+        _fake_ptb_run(runs, f"ptb_fs_seed{seed}_lstm2", 1.72, 7200.0, lstm_steps)
+    _fake_ptb_run(runs, "ptb_fs_seed2_rum2", None, 7200.0, 9000)  # unfinished: not counted
+    fs = "\n".join(ptb_seeds_section(str(runs), "RUNS", str(tmp_path))).split("### FS-RUM-2")[1]
+    assert "differ between seeds (FS-RUM-2, fast 175, slow RUM 250 2751–3251; FS-LSTM-2, fast 175" in fs
+    assert "slow LN-LSTM 197 2651–3181)" in fs
+    even = tmp_path / "even"
+    for seed, (rum_steps, lstm_steps) in enumerate(((2751, 2651), (2800, 2700))):  # within 5%: no sentence
+        _fake_ptb_run(even, f"ptb_fs_seed{seed}_rum2", 1.70, 7200.0, rum_steps)
+        _fake_ptb_run(even, f"ptb_fs_seed{seed}_lstm2", 1.72, 7200.0, lstm_steps)
+    assert "differ between seeds" not in "\n".join(ptb_seeds_section(str(even), "RUNS", str(tmp_path)))
 
 
 def test_a_pair_whose_runs_differ_in_page_size_gets_no_verdict_on_time(tmp_path):

@@ -53,6 +53,21 @@ def mixed_pages(runs: list[dict]) -> str | None:
     )
 
 
+def unequal_budgets(steps: dict[str, list[int]], tolerance: float = 0.05) -> str | None:
+    """Where a wall-time budget bought some model more than `tolerance` more steps in one seed than in another,
+    the sentence that says so: each model's spread over seeds then holds the machine's speed at the time as well
+    as the seed's (both models of a seed share the machine, so the comparison within a seed does not)."""
+    uneven = {label: s for label, s in steps.items() if len(s) > 1 and max(s) > (1 + tolerance) * min(s)}
+    if not uneven:
+        return None
+    ranges = "; ".join(f"{label} {min(s)}–{max(s)}" for label, s in uneven.items())
+    return (
+        f"The steps the same wall time bought differ between seeds ({ranges}): the machine was faster for some "
+        "seeds than for others (another machine, or less other work on it), so each model's spread holds that as well as the seed's; the two models of a "
+        "seed ran side by side, on the same machine."
+    )
+
+
 def final_bpc(run: dict) -> float | None:
     """A finished PTB run's final test BPC (the best-on-valid model over the whole test stream), else None."""
     return run["final_test"][-1]["bpc"] if finished(run) and run["final_test"] else None
@@ -140,6 +155,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         lines += [PTB_SEED_TITLES[group], "", "| model | seed | steps (epochs) | final test BPC | command |"]
         lines.append("|---|---|---|---|---|")
         bpc: dict[str, list[float]] = {}
+        steps_run: dict[str, list[int]] = {}
         loaded, curves = [], {}
         for part, _ in pair:
             names = [f"{group.removesuffix('_seeds')}_seed{seed}_{part}" for seed in PTB_SEEDS]
@@ -156,6 +172,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
                 final = final_bpc(run)
                 if final is not None:
                     bpc[label].append(final)
+                    steps_run.setdefault(label, []).append(last)
                 steps = f"{last}{epochs(run)}" + ("" if finished(run) else " (unfinished)")
                 cell = "–" if final is None else f"{final:.3f}"
                 lines.append(f"| {label} | {seed} | {steps} | {cell} | {command(name, runs_label)} |")
@@ -166,6 +183,8 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
             + (mixed_pages(loaded) or verdict(a, sa, b, sb, "final test BPC", len(PTB_SEEDS))),
             "",
         ]
+        uneven = unequal_budgets(steps_run)
+        lines += [uneven, ""] if uneven else []
         if curves:
             path = os.path.join(figures, f"{group}.png")
             lines += [seed_curves(curves, "bpc", "validation BPC", PTB_SEED_PLOTS[group], path, "valid", True), ""]
