@@ -63,8 +63,8 @@ def unequal_budgets(steps: dict[str, list[int]], tolerance: float = 0.05) -> str
     ranges = "; ".join(f"{label} {min(s)}–{max(s)}" for label, s in uneven.items())
     return (
         f"The steps the same wall time bought differ between seeds ({ranges}): the machine was faster for some "
-        "seeds than for others (another machine, or less other work on it), so each model's spread holds that as well as the seed's; the two models of a "
-        "seed ran side by side, on the same machine."
+        "seeds than for others (another machine, or less other work on it), so each model's spread holds that "
+        "as well as the seed's; the two models of a seed ran side by side, on the same machine."
     )
 
 
