@@ -160,7 +160,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
         for part, _ in pair:
             names = [f"{group.removesuffix('_seeds')}_seed{seed}_{part}" for seed in PTB_SEEDS]
             label = EXPERIMENTS[names[0]].label
-            bpc[label] = []
+            bpc[label], steps_run[label] = [], []
             for seed, name in zip(PTB_SEEDS, names):
                 run = load_run(runs_dir, name)
                 if run is None or not run["test"]:
@@ -172,7 +172,7 @@ def ptb_seeds_section(runs_dir, runs_label: str, figures: str) -> list[str]:
                 final = final_bpc(run)
                 if final is not None:
                     bpc[label].append(final)
-                    steps_run.setdefault(label, []).append(last)
+                    steps_run[label].append(last)
                 steps = f"{last}{epochs(run)}" + ("" if finished(run) else " (unfinished)")
                 cell = "–" if final is None else f"{final:.3f}"
                 lines.append(f"| {label} | {seed} | {steps} | {cell} | {command(name, runs_label)} |")
